@@ -1,0 +1,212 @@
+//! The core: source records → decoded payloads → rows per partition, or dead letters.
+//!
+//! One code path for every way in (replay, the Kinesis consumer, the Lambda). It is
+//! synchronous and does no I/O: an S3Url payload is handed back to the caller as
+//! [`Step::NeedsFetch`], the caller fetches the body however suits it (blocking thread or
+//! async task) and hands it in with [`Converter::push_fetched`].
+
+use std::collections::HashMap;
+
+use arrow_array::RecordBatch;
+use bytes::Bytes;
+use synclake_records::{
+    DecodeError, Payload, PayloadType, SourceRecord, decode_payload, decode_records_body, validate,
+};
+
+use crate::dead_letter::{DeadLetters, Stage};
+use crate::error::LakeError;
+use crate::fetch::FetchError;
+use crate::partition::PartitionSpec;
+use crate::rows::RowsBuilder;
+
+/// Counters of what the converter did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConvertStats {
+    /// Payloads decoded into rows.
+    pub payloads: u64,
+    /// Rows produced.
+    pub rows: u64,
+    /// Payloads with no records (one null-key row each).
+    pub recordless: u64,
+    /// S3Url payloads whose records were fetched.
+    pub s3url_fetched: u64,
+    /// Inputs sent to the dead letters.
+    pub dead_letters: u64,
+    /// Identifier or limit violations seen (the rows are kept).
+    pub violations: u64,
+}
+
+impl ConvertStats {
+    /// Adds another converter's counters.
+    pub fn add(&mut self, o: &ConvertStats) {
+        self.payloads += o.payloads;
+        self.rows += o.rows;
+        self.recordless += o.recordless;
+        self.s3url_fetched += o.s3url_fetched;
+        self.dead_letters += o.dead_letters;
+        self.violations += o.violations;
+    }
+}
+
+/// What the caller must do after [`Converter::push`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// The record became rows or a dead letter.
+    Done,
+    /// The payload's records are behind this URL: fetch it and call
+    /// [`Converter::push_fetched`] with the same record.
+    NeedsFetch(String),
+}
+
+/// Turns source records into per-partition row batches and dead letters.
+pub struct Converter {
+    spec: PartitionSpec,
+    builders: HashMap<String, RowsBuilder>,
+    scratch: String,
+    dead: DeadLetters,
+    buffered_bytes: usize,
+    stats: ConvertStats,
+}
+
+/// Most idle builders kept for reuse; beyond it, empty ones are dropped at drain.
+const MAX_IDLE_BUILDERS: usize = 256;
+
+impl Converter {
+    /// A converter partitioning rows by `spec`.
+    pub fn new(spec: PartitionSpec) -> Self {
+        Converter {
+            spec,
+            builders: HashMap::new(),
+            scratch: String::new(),
+            dead: DeadLetters::default(),
+            buffered_bytes: 0,
+            stats: ConvertStats::default(),
+        }
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> &ConvertStats {
+        &self.stats
+    }
+
+    /// Approximate bytes of rows and dead letters buffered since the last drain.
+    pub fn buffered_bytes(&self) -> usize {
+        self.buffered_bytes + self.dead.buffered_bytes()
+    }
+
+    /// Decodes one source record into rows (or a dead letter).
+    pub fn push(&mut self, record: &SourceRecord<'_>) -> Step {
+        match decode_payload(&record.data) {
+            Ok(payload) if payload.payload_type == PayloadType::S3Url => match &payload.records_url {
+                Some(url) => Step::NeedsFetch(url.as_str().to_owned()),
+                None => {
+                    self.dead_letter(record, Stage::Decode, &DecodeError::S3UrlMissing);
+                    Step::Done
+                }
+            },
+            Ok(payload) => {
+                self.append(&payload, &[], record);
+                Step::Done
+            }
+            Err(e) => {
+                self.dead_letter(record, Stage::Decode, &e);
+                Step::Done
+            }
+        }
+    }
+
+    /// Completes an S3Url payload with the fetched body (or the reason it could not be had).
+    pub fn push_fetched(&mut self, record: &SourceRecord<'_>, body: Result<Bytes, FetchError>) {
+        let payload = match decode_payload(&record.data) {
+            Ok(p) => p,
+            Err(e) => return self.dead_letter(record, Stage::Decode, &e),
+        };
+        let body = match body {
+            Ok(b) => b,
+            Err(e) => return self.dead_letter_kind(record, Stage::Fetch, e.kind(), &e),
+        };
+        match decode_records_body(&body) {
+            Ok(records) => {
+                self.stats.s3url_fetched += 1;
+                self.append(&payload, &records, record);
+            }
+            Err(e) => self.dead_letter_kind(record, Stage::Fetch, "fetched_body_invalid", &e),
+        }
+    }
+
+    /// Sends an input that failed before decoding (an unreadable envelope, an oversized line)
+    /// to the dead letters.
+    pub fn reject(&mut self, record: &SourceRecord<'_>, stage: Stage, kind: &str, error: &dyn std::error::Error) {
+        self.dead_letter_kind(record, stage, kind, error);
+    }
+
+    fn append(
+        &mut self,
+        payload: &Payload<'_>,
+        fetched: &[synclake_records::SyncRecord<'_>],
+        record: &SourceRecord<'_>,
+    ) {
+        let violations = validate(payload, fetched);
+        if !violations.is_empty() {
+            self.stats.violations += violations.len() as u64;
+            tracing::debug!(source = %record.lineage.source, position = ?record.lineage.position,
+                violations = %violations.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
+                "payload breaks Cognito Sync limits; kept");
+        }
+        let mut partition = std::mem::take(&mut self.scratch);
+        self.spec.render(payload, &mut partition);
+        let builder = match self.builders.get_mut(partition.as_str()) {
+            Some(b) => b,
+            None => self.builders.entry(partition.clone()).or_default(),
+        };
+        let before = builder.buffered_bytes();
+        let rows = builder.append(payload, fetched, &record.lineage);
+        self.buffered_bytes += builder.buffered_bytes() - before;
+        self.scratch = partition;
+        self.stats.payloads += 1;
+        self.stats.rows += rows as u64;
+        if payload.records.is_empty() && fetched.is_empty() {
+            self.stats.recordless += 1;
+        }
+    }
+
+    fn dead_letter(&mut self, record: &SourceRecord<'_>, stage: Stage, e: &DecodeError) {
+        self.dead_letter_kind(record, stage, e.kind(), e);
+    }
+
+    fn dead_letter_kind(&mut self, record: &SourceRecord<'_>, stage: Stage, kind: &str, e: &dyn std::error::Error) {
+        self.stats.dead_letters += 1;
+        self.dead.push(&record.lineage, stage, kind, e, &record.data);
+    }
+
+    /// Hands every buffered partition batch to `sink` (in partition order, so output is
+    /// deterministic) and the dead letters to `dead_sink`, leaving the buffers empty.
+    pub fn drain(
+        &mut self,
+        mut sink: impl FnMut(&str, &RecordBatch) -> Result<(), LakeError>,
+        mut dead_sink: impl FnMut(&RecordBatch) -> Result<(), LakeError>,
+    ) -> Result<(), LakeError> {
+        let mut partitions: Vec<&String> = self
+            .builders
+            .iter()
+            .filter(|(_, b)| !b.is_empty())
+            .map(|(k, _)| k)
+            .collect();
+        partitions.sort_unstable();
+        let partitions: Vec<String> = partitions.into_iter().cloned().collect();
+        for p in &partitions {
+            if let Some(b) = self.builders.get_mut(p) {
+                let batch = b.finish().map_err(|source| LakeError::Arrow { source })?;
+                sink(p, &batch)?;
+            }
+        }
+        if self.builders.len() > MAX_IDLE_BUILDERS {
+            self.builders.retain(|k, _| partitions.contains(k));
+        }
+        self.buffered_bytes = 0;
+        if !self.dead.is_empty() {
+            dead_sink(&self.dead.finish()?)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,311 @@
+//! Replay inputs: finding files, telling their format, splitting them into units of work,
+//! and reading a unit line by line or as a document.
+//!
+//! A *unit* is the unit of parallelism and of file naming: a byte range of an uncompressed
+//! JSON Lines file, or a whole file otherwise. Each unit is written by one worker into its own
+//! files named after the unit's position, so a re-run over the same input (split the same way)
+//! replaces the same files.
+
+use std::fs::File;
+use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use flate2::read::MultiGzDecoder;
+use synclake_records::{InputFormat, detect_format};
+
+use crate::error::LakeError;
+
+/// Bytes looked at to tell a file's format.
+const HEAD_BYTES: usize = 64 * 1024;
+/// Largest document (Lambda event, get-records output, single payload) read whole.
+pub const MAX_DOCUMENT_BYTES: u64 = 1024 * 1024 * 1024;
+
+/// One input file.
+#[derive(Debug)]
+pub struct InputFile {
+    /// Where it is.
+    pub path: PathBuf,
+    /// Its name in the table's `source` column: the path relative to the directory given on
+    /// the command line, prefixed by that directory's name (or the file name, for a file).
+    pub key: String,
+    /// Size on disk.
+    pub size: u64,
+    /// Whether it is gzip-compressed (told by its magic bytes, not its name).
+    pub gzip: bool,
+    /// Its format.
+    pub format: InputFormat,
+}
+
+/// A unit of work: `[start, end)` of a file (line-aligned when read), or all of it.
+#[derive(Debug, Clone)]
+pub struct Unit {
+    /// The file.
+    pub file: Arc<InputFile>,
+    /// First byte (lines starting before it belong to the previous unit).
+    pub start: u64,
+    /// End byte (a line starting before it is read to its end).
+    pub end: u64,
+}
+
+impl Unit {
+    /// A name fragment unique to this unit and stable across runs: a hash of the file's key
+    /// and the unit's start offset.
+    pub fn tag(&self) -> String {
+        format!("{:016x}-{:012}", fnv1a(self.file.key.as_bytes()), self.start)
+    }
+}
+
+/// FNV-1a, 64 bit: a stable hash for names (std's hasher may change between releases).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Finds the input files under `inputs` (directories are walked in name order, skipping
+/// names starting with `.` or `_`), tells their format (or takes `format`), and splits
+/// them into units of about `unit_bytes`.
+pub fn plan(inputs: &[PathBuf], format: Option<InputFormat>, unit_bytes: u64) -> Result<Vec<Unit>, LakeError> {
+    let mut files = Vec::new();
+    for input in inputs {
+        let meta = std::fs::metadata(input).map_err(LakeError::io("read input", input))?;
+        if meta.is_dir() {
+            let base = input.canonicalize().map_err(LakeError::io("resolve input", input))?;
+            let root = base
+                .file_name()
+                .map_or_else(|| "input".into(), |n| n.to_string_lossy().into_owned());
+            walk(&base, &root, &mut files)?;
+        } else {
+            let name = input
+                .file_name()
+                .map_or_else(|| "input".into(), |n| n.to_string_lossy().into_owned());
+            files.push((input.clone(), name));
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut units = Vec::new();
+    for (path, key) in files {
+        if !seen.insert(key.clone()) {
+            return Err(LakeError::Location {
+                location: path.display().to_string(),
+                reason: format!("two inputs share the source name `{key}`; replay them separately"),
+            });
+        }
+        let file = Arc::new(inspect(&path, key, format)?);
+        let splittable = !file.gzip && !file.format.is_document();
+        if splittable && file.size > unit_bytes {
+            let mut start = 0;
+            while start < file.size {
+                let end = (start + unit_bytes).min(file.size);
+                units.push(Unit {
+                    file: file.clone(),
+                    start,
+                    end,
+                });
+                start = end;
+            }
+        } else {
+            units.push(Unit {
+                file,
+                start: 0,
+                end: u64::MAX,
+            });
+        }
+    }
+    Ok(units)
+}
+
+fn walk(dir: &Path, prefix: &str, out: &mut Vec<(PathBuf, String)>) -> Result<(), LakeError> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .map_err(LakeError::io("read directory", dir))?
+        .filter_map(Result::ok)
+        .collect();
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') || name.starts_with('_') {
+            continue;
+        }
+        let path = entry.path();
+        let key = format!("{prefix}/{name}");
+        if path.is_dir() {
+            walk(&path, &key, out)?;
+        } else {
+            out.push((path, key));
+        }
+    }
+    Ok(())
+}
+
+fn inspect(path: &Path, key: String, format: Option<InputFormat>) -> Result<InputFile, LakeError> {
+    let mut file = File::open(path).map_err(LakeError::io("open input", path))?;
+    let size = file.metadata().map_err(LakeError::io("stat input", path))?.len();
+    let mut magic = [0u8; 2];
+    let gzip = file.read_exact(&mut magic).is_ok() && magic == [0x1f, 0x8b];
+    let format = match format {
+        Some(f) => f,
+        None => {
+            let mut head = Vec::with_capacity(HEAD_BYTES);
+            open_reader(path, gzip, None)?
+                .take(HEAD_BYTES as u64)
+                .read_to_end(&mut head)
+                .map_err(LakeError::io("read input", path))?;
+            let whole = head.len() < HEAD_BYTES;
+            match detect_format(&head, whole) {
+                Some(f) => f,
+                None => {
+                    let all = read_document(path, gzip, None)?;
+                    detect_format(&all, true).unwrap_or(InputFormat::JsonLines)
+                }
+            }
+        }
+    };
+    Ok(InputFile {
+        path: path.to_owned(),
+        key,
+        size,
+        gzip,
+        format,
+    })
+}
+
+/// Counts bytes read from disk, for progress.
+struct Counting<R> {
+    inner: R,
+    counter: Option<Arc<AtomicU64>>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(c) = &self.counter {
+            c.fetch_add(n as u64, Ordering::Relaxed);
+        }
+        Ok(n)
+    }
+}
+
+fn open_reader(path: &Path, gzip: bool, counter: Option<Arc<AtomicU64>>) -> Result<Box<dyn Read + Send>, LakeError> {
+    let file = File::open(path).map_err(LakeError::io("open input", path))?;
+    let counted = Counting { inner: file, counter };
+    Ok(if gzip {
+        Box::new(MultiGzDecoder::new(BufReader::with_capacity(256 * 1024, counted)))
+    } else {
+        Box::new(counted)
+    })
+}
+
+/// Reads a whole document (decompressed), up to [`MAX_DOCUMENT_BYTES`].
+pub fn read_document(path: &Path, gzip: bool, counter: Option<Arc<AtomicU64>>) -> Result<Vec<u8>, LakeError> {
+    let mut out = Vec::new();
+    open_reader(path, gzip, counter)?
+        .take(MAX_DOCUMENT_BYTES)
+        .read_to_end(&mut out)
+        .map_err(LakeError::io("read input", path))?;
+    Ok(out)
+}
+
+/// Receives the lines of a unit.
+pub trait LineSink {
+    /// One complete line (without its newline) starting at `offset` of the decompressed file.
+    fn line(&mut self, offset: u64, line: &[u8]);
+    /// A line longer than the limit, starting at `offset`: its first bytes. The rest of it is
+    /// skipped.
+    fn oversized(&mut self, offset: u64, prefix: &[u8]);
+    /// A buffer's worth of lines has been delivered: a good moment to flush.
+    fn chunk_done(&mut self) -> Result<(), LakeError>;
+}
+
+/// Fills `buf` from `reader` until it is full or the input ends; returns the bytes read.
+fn fill(reader: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match reader.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// Reads the lines of a JSON Lines unit in chunks of `chunk_bytes`, each line whole, lines
+/// longer than `max_line` reported as oversized. Whitespace-only lines are skipped.
+pub fn read_lines(
+    unit: &Unit,
+    chunk_bytes: usize,
+    max_line: usize,
+    counter: Arc<AtomicU64>,
+    sink: &mut dyn LineSink,
+) -> Result<(), LakeError> {
+    let path = &unit.file.path;
+    let mid_file = !unit.file.gzip && unit.start > 0;
+    let mut reader: Box<dyn Read + Send> = if mid_file {
+        let mut f = File::open(path).map_err(LakeError::io("open input", path))?;
+        // One byte early, to learn whether `start` begins a line.
+        f.seek(SeekFrom::Start(unit.start - 1))
+            .map_err(LakeError::io("seek input", path))?;
+        Box::new(Counting {
+            inner: f,
+            counter: Some(counter),
+        })
+    } else {
+        open_reader(path, unit.file.gzip, Some(counter))?
+    };
+    let capacity = chunk_bytes.max(max_line + 1);
+    let mut buf = vec![0u8; capacity];
+    // Absolute offset of buf[0].
+    let mut base = if mid_file { unit.start - 1 } else { 0 };
+    // Inside a line that is not ours: owned by the previous unit, or oversized and reported.
+    let mut skipping = mid_file;
+    let mut filled = 0usize;
+    loop {
+        let n = fill(&mut reader, &mut buf[filled..]).map_err(LakeError::io("read input", path))?;
+        let eof = filled + n < buf.len();
+        filled += n;
+        let mut pos = 0usize;
+        while let Some(nl) = memchr::memchr(b'\n', &buf[pos..filled]) {
+            let offset = base + pos as u64;
+            if skipping {
+                skipping = false;
+            } else if offset >= unit.end {
+                return sink.chunk_done();
+            } else {
+                let line = &buf[pos..pos + nl];
+                if line.iter().any(|b| !b.is_ascii_whitespace()) {
+                    sink.line(offset, line);
+                }
+            }
+            pos += nl + 1;
+        }
+        let offset = base + pos as u64;
+        let rest = &buf[pos..filled];
+        if eof {
+            if !skipping && offset < unit.end && rest.iter().any(|b| !b.is_ascii_whitespace()) {
+                sink.line(offset, rest);
+            }
+            return sink.chunk_done();
+        }
+        if rest.len() > max_line {
+            // No newline within the limit: report it once, then drop bytes until its end.
+            if !skipping {
+                if offset >= unit.end {
+                    return sink.chunk_done();
+                }
+                sink.oversized(offset, &rest[..max_line]);
+                skipping = true;
+            }
+            base += filled as u64;
+            filled = 0;
+        } else {
+            let kept = rest.len();
+            buf.copy_within(pos..pos + kept, 0);
+            base += pos as u64;
+            filled = kept;
+        }
+        sink.chunk_done()?;
+    }
+}

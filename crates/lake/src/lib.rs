@@ -1,0 +1,33 @@
+//! The synclake output table: Cognito Streams records → Hive-partitioned Parquet.
+//!
+//! Data flows through the modules in this order:
+//! - [`input`]: replay inputs (files, directories, gzip), their format, units of work;
+//! - [`convert`]: the core shared by every way in: source record → payload → rows per
+//!   partition ([`rows`], [`partition`]) or dead letters ([`dead_letter`]); S3Url bodies come
+//!   from [`fetch`];
+//! - [`writer`]: rolled Parquet files per partition, memory bounded;
+//! - [`store`]: spool files committed atomically to a local directory or S3;
+//! - [`replay`]: the parallel file → table run built from the above.
+//!
+//! [`schema`] defines the columns; [`error`] the failures (bad input is never one: it is a
+//! dead letter).
+
+pub mod convert;
+pub mod dead_letter;
+pub mod error;
+pub mod fetch;
+pub mod input;
+pub mod partition;
+pub mod replay;
+pub mod rows;
+pub mod schema;
+pub mod store;
+pub mod writer;
+
+pub use convert::{ConvertStats, Converter, Step};
+pub use error::LakeError;
+pub use fetch::{FetchOptions, Fetcher};
+pub use partition::{PartitionColumn, PartitionSpec};
+pub use replay::{Progress, ReplayOptions, ReplaySummary, replay};
+pub use store::{CommitMode, S3Options, Store};
+pub use writer::{Codec, WriterOptions};

@@ -1,0 +1,348 @@
+//! `replay`: captured Cognito Streams data (files) → the table, in parallel.
+//!
+//! Units (see [`crate::input`]) are taken by worker threads from a shared queue. Each worker
+//! reads its unit, runs the [`Converter`] over it, writes rows and dead letters into its own
+//! [`PartitionedWriter`]s, and commits files as they are sealed. Memory per worker is bounded
+//! by the chunk size, the writer's budget and its open-file limit, whatever the input size or
+//! the number of partitions.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use synclake_records::envelope::{get_records_records, lambda_event_records};
+use synclake_records::{InputFormat, Lineage, Position, SourceRecord};
+use tokio::runtime::Handle;
+
+use crate::convert::{ConvertStats, Converter, Step};
+use crate::dead_letter::{DEAD_LETTER_DIR, Stage};
+use crate::error::LakeError;
+use crate::fetch::Fetcher;
+use crate::input::{LineSink, Unit, read_document, read_lines};
+use crate::partition::PartitionSpec;
+use crate::schema::{dead_letter_schema, table_schema};
+use crate::store::{CommitMode, Store};
+use crate::writer::{PartitionedWriter, SealedFile, WriterOptions};
+
+/// How `replay` runs.
+#[derive(Debug, Clone)]
+pub struct ReplayOptions {
+    /// Partition columns.
+    pub partition: PartitionSpec,
+    /// File and memory limits.
+    pub writer: WriterOptions,
+    /// Worker threads.
+    pub workers: usize,
+    /// Bytes read at a time (rows are handed to the writers after each).
+    pub chunk_bytes: usize,
+    /// Longest line accepted; longer ones go to the dead letters.
+    pub max_line_bytes: usize,
+}
+
+impl Default for ReplayOptions {
+    fn default() -> Self {
+        ReplayOptions {
+            partition: PartitionSpec::default(),
+            writer: WriterOptions::default(),
+            workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            chunk_bytes: 16 * 1024 * 1024,
+            max_line_bytes: 16 * 1024 * 1024,
+        }
+    }
+}
+
+/// Live counters, for a progress bar.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Input bytes read from disk (compressed bytes for gzip files).
+    pub bytes_read: Arc<AtomicU64>,
+    /// Rows written so far.
+    pub rows: AtomicU64,
+    /// Dead letters so far.
+    pub dead_letters: AtomicU64,
+}
+
+/// What a replay did.
+#[derive(Debug, Clone, Default)]
+pub struct ReplaySummary {
+    /// Input files.
+    pub files_in: usize,
+    /// Units of work.
+    pub units: usize,
+    /// Bytes of input on disk.
+    pub bytes_in: u64,
+    /// Decode counters.
+    pub stats: ConvertStats,
+    /// Rows committed per partition directory.
+    pub rows_per_partition: BTreeMap<String, u64>,
+    /// Data files committed.
+    pub files_out: u64,
+    /// Dead-letter files committed.
+    pub dead_letter_files: u64,
+    /// Bytes committed (data and dead letters).
+    pub bytes_out: u64,
+    /// Wall time.
+    pub elapsed: Duration,
+}
+
+/// Everything a worker needs, shared.
+struct Shared<'a> {
+    units: &'a [Unit],
+    next: AtomicUsize,
+    failed: AtomicBool,
+    store: &'a Store,
+    fetcher: &'a Fetcher,
+    runtime: &'a Handle,
+    opts: &'a ReplayOptions,
+    progress: &'a Progress,
+    summary: Mutex<ReplaySummary>,
+}
+
+/// Replays `units` into `store`. Stops at the first failure to write (input errors are dead
+/// letters, not failures), removing the spool files of what was not committed.
+pub fn replay(
+    units: &[Unit],
+    store: &Store,
+    fetcher: &Fetcher,
+    runtime: &Handle,
+    opts: &ReplayOptions,
+    progress: &Progress,
+) -> Result<ReplaySummary, LakeError> {
+    let started = Instant::now();
+    let mut files: Vec<_> = units.iter().map(|u| Arc::as_ptr(&u.file)).collect();
+    files.dedup();
+    let shared = Shared {
+        units,
+        next: AtomicUsize::new(0),
+        failed: AtomicBool::new(false),
+        store,
+        fetcher,
+        runtime,
+        opts,
+        progress,
+        summary: Mutex::new(ReplaySummary {
+            files_in: files.len(),
+            units: units.len(),
+            bytes_in: units
+                .iter()
+                .map(|u| u.end.min(u.file.size) - u.start.min(u.file.size))
+                .sum(),
+            ..Default::default()
+        }),
+    };
+    let workers = opts.workers.clamp(1, units.len().max(1));
+    let results: Vec<Result<(), LakeError>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..workers).map(|_| s.spawn(|| worker(&shared))).collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err(panicked())))
+            .collect()
+    });
+    results.into_iter().collect::<Result<(), _>>()?;
+    let mut summary = shared.summary.into_inner().unwrap_or_else(|p| p.into_inner());
+    summary.elapsed = started.elapsed();
+    Ok(summary)
+}
+
+fn panicked() -> LakeError {
+    LakeError::Io {
+        op: "run worker",
+        path: "replay".into(),
+        source: std::io::Error::other("worker thread panicked"),
+    }
+}
+
+fn worker(shared: &Shared<'_>) -> Result<(), LakeError> {
+    loop {
+        if shared.failed.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let i = shared.next.fetch_add(1, Ordering::Relaxed);
+        let Some(unit) = shared.units.get(i) else { return Ok(()) };
+        if let Err(e) = run_unit(shared, unit) {
+            shared.failed.store(true, Ordering::Relaxed);
+            return Err(e);
+        }
+    }
+}
+
+/// The state of one unit being replayed: converter, writers, counters.
+struct UnitRun<'s, 'a> {
+    shared: &'s Shared<'a>,
+    source: &'s str,
+    conv: Converter,
+    table: PartitionedWriter,
+    dead: PartitionedWriter,
+    rows_reported: u64,
+    dead_reported: u64,
+    summary: ReplaySummary,
+}
+
+fn run_unit(shared: &Shared<'_>, unit: &Unit) -> Result<(), LakeError> {
+    let opts = shared.opts;
+    let tag = unit.tag();
+    let mut run = UnitRun {
+        shared,
+        source: &unit.file.key,
+        conv: Converter::new(opts.partition.clone()),
+        table: PartitionedWriter::new(
+            table_schema(),
+            opts.writer.table_properties(),
+            opts.writer.clone(),
+            tag.clone(),
+        ),
+        dead: PartitionedWriter::new(
+            dead_letter_schema(),
+            opts.writer.dead_letter_properties(),
+            opts.writer.clone(),
+            tag,
+        ),
+        rows_reported: 0,
+        dead_reported: 0,
+        summary: ReplaySummary::default(),
+    };
+    let result = run.read(unit).and_then(|()| run.finish());
+    if result.is_err() {
+        run.table.abort(shared.store);
+        run.dead.abort(shared.store);
+    }
+    result?;
+    let mut total = shared.summary.lock().unwrap_or_else(|p| p.into_inner());
+    total.stats.add(run.conv.stats());
+    for (p, n) in run.summary.rows_per_partition {
+        *total.rows_per_partition.entry(p).or_default() += n;
+    }
+    total.files_out += run.summary.files_out;
+    total.dead_letter_files += run.summary.dead_letter_files;
+    total.bytes_out += run.summary.bytes_out;
+    Ok(())
+}
+
+impl UnitRun<'_, '_> {
+    fn read(&mut self, unit: &Unit) -> Result<(), LakeError> {
+        let counter = self.shared.progress.bytes_read.clone();
+        if !unit.file.format.is_document() {
+            let opts = self.shared.opts;
+            return read_lines(unit, opts.chunk_bytes, opts.max_line_bytes, counter, self);
+        }
+        let doc = read_document(&unit.file.path, unit.file.gzip, Some(counter))?;
+        let whole = SourceRecord {
+            data: Cow::Borrowed(&doc[..]),
+            lineage: Lineage {
+                source: Cow::Borrowed(self.source),
+                position: Position::Offset(0),
+                arrival_ms: None,
+            },
+        };
+        let records = match unit.file.format {
+            InputFormat::LambdaEvent => lambda_event_records(&doc),
+            InputFormat::GetRecords => get_records_records(&doc, self.source),
+            InputFormat::Payload | InputFormat::JsonLines => Ok(vec![whole.clone()]),
+        };
+        match records {
+            Ok(records) => {
+                for r in &records {
+                    self.push(r);
+                }
+            }
+            Err(e) => self.conv.reject(&whole, Stage::Envelope, e.kind(), &e),
+        }
+        self.chunk_done()
+    }
+
+    fn push(&mut self, record: &SourceRecord<'_>) {
+        if let Step::NeedsFetch(url) = self.conv.push(record) {
+            let body = self.shared.runtime.block_on(self.shared.fetcher.fetch(&url));
+            self.conv.push_fetched(record, body);
+        }
+    }
+
+    /// Hands buffered rows to the writers, keeps memory in budget, commits sealed files.
+    fn flush(&mut self) -> Result<(), LakeError> {
+        let store = self.shared.store;
+        let (table, dead) = (&mut self.table, &mut self.dead);
+        self.conv.drain(
+            |p, b| table.write(store, p, b),
+            |b| dead.write(store, DEAD_LETTER_DIR, b),
+        )?;
+        self.table.enforce_budget()?;
+        self.commit_sealed()?;
+        let stats = self.conv.stats();
+        let p = self.shared.progress;
+        p.rows.fetch_add(stats.rows - self.rows_reported, Ordering::Relaxed);
+        p.dead_letters
+            .fetch_add(stats.dead_letters - self.dead_reported, Ordering::Relaxed);
+        self.rows_reported = stats.rows;
+        self.dead_reported = stats.dead_letters;
+        Ok(())
+    }
+
+    fn commit_sealed(&mut self) -> Result<(), LakeError> {
+        for sealed in self.table.take_sealed() {
+            let (partition, rows) = (partition_of(&sealed), sealed.rows);
+            self.summary.bytes_out += self.commit(sealed)?;
+            self.summary.files_out += 1;
+            *self.summary.rows_per_partition.entry(partition).or_default() += rows;
+        }
+        for sealed in self.dead.take_sealed() {
+            self.summary.bytes_out += self.commit(sealed)?;
+            self.summary.dead_letter_files += 1;
+        }
+        Ok(())
+    }
+
+    fn commit(&self, sealed: SealedFile) -> Result<u64, LakeError> {
+        let store = self.shared.store;
+        self.shared
+            .runtime
+            .block_on(store.commit(sealed.spool, sealed.file, CommitMode::Overwrite))
+    }
+
+    fn finish(&mut self) -> Result<(), LakeError> {
+        self.flush()?;
+        self.table.close_all()?;
+        self.dead.close_all()?;
+        self.commit_sealed()
+    }
+}
+
+fn partition_of(sealed: &SealedFile) -> String {
+    sealed
+        .spool
+        .key
+        .rsplit_once('/')
+        .map_or_else(String::new, |(dir, _)| dir.to_owned())
+}
+
+impl LineSink for UnitRun<'_, '_> {
+    fn line(&mut self, offset: u64, line: &[u8]) {
+        let record = SourceRecord {
+            data: Cow::Borrowed(line),
+            lineage: Lineage {
+                source: Cow::Borrowed(self.source),
+                position: Position::Offset(offset),
+                arrival_ms: None,
+            },
+        };
+        self.push(&record);
+    }
+
+    fn oversized(&mut self, offset: u64, prefix: &[u8]) {
+        let record = SourceRecord {
+            data: Cow::Borrowed(prefix),
+            lineage: Lineage {
+                source: Cow::Borrowed(self.source),
+                position: Position::Offset(offset),
+                arrival_ms: None,
+            },
+        };
+        let error = std::io::Error::other(format!("line longer than {} bytes (first bytes kept)", prefix.len()));
+        self.conv.reject(&record, Stage::Envelope, "line_too_long", &error);
+    }
+
+    fn chunk_done(&mut self) -> Result<(), LakeError> {
+        self.flush()
+    }
+}

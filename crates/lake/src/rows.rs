@@ -1,0 +1,217 @@
+//! Payloads → Arrow rows: one row per record change, built column by column.
+//!
+//! The builders are reused across batches: appending a payload copies its strings straight
+//! from the (borrowed) decoded payload into the column buffers, with no per-row allocation.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use arrow_array::RecordBatch;
+use arrow_array::builder::{Int32Builder, Int64Builder, StringBuilder, TimestampMillisecondBuilder};
+use arrow_schema::ArrowError;
+use synclake_records::{Lineage, Payload, Position, SyncRecord};
+
+use crate::schema::{UTC, table_schema};
+
+/// Column builders for the table's rows; [`RowsBuilder::finish`] yields a batch and resets.
+pub struct RowsBuilder {
+    pool: StringBuilder,
+    identity: StringBuilder,
+    dataset: StringBuilder,
+    dataset_op: StringBuilder,
+    dataset_sync: Int64Builder,
+    dataset_modified: TimestampMillisecondBuilder,
+    payload_type: StringBuilder,
+    key: StringBuilder,
+    value: StringBuilder,
+    op: StringBuilder,
+    sync: Int64Builder,
+    modified: TimestampMillisecondBuilder,
+    device_modified: TimestampMillisecondBuilder,
+    extra: StringBuilder,
+    source: StringBuilder,
+    sequence: StringBuilder,
+    sub_index: Int32Builder,
+    arrival: TimestampMillisecondBuilder,
+    rows: usize,
+    bytes: usize,
+    scratch: String,
+}
+
+impl Default for RowsBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn ts() -> TimestampMillisecondBuilder {
+    TimestampMillisecondBuilder::new().with_timezone(UTC)
+}
+
+impl RowsBuilder {
+    /// Empty builders.
+    pub fn new() -> Self {
+        RowsBuilder {
+            pool: StringBuilder::new(),
+            identity: StringBuilder::new(),
+            dataset: StringBuilder::new(),
+            dataset_op: StringBuilder::new(),
+            dataset_sync: Int64Builder::new(),
+            dataset_modified: ts(),
+            payload_type: StringBuilder::new(),
+            key: StringBuilder::new(),
+            value: StringBuilder::new(),
+            op: StringBuilder::new(),
+            sync: Int64Builder::new(),
+            modified: ts(),
+            device_modified: ts(),
+            extra: StringBuilder::new(),
+            source: StringBuilder::new(),
+            sequence: StringBuilder::new(),
+            sub_index: Int32Builder::new(),
+            arrival: ts(),
+            rows: 0,
+            bytes: 0,
+            scratch: String::new(),
+        }
+    }
+
+    /// Rows appended since the last [`finish`](Self::finish).
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    /// True when no row is buffered.
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// Approximate bytes buffered (string data plus fixed-width columns).
+    pub fn buffered_bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Appends the rows of one payload: one per record (inline records first, then `fetched`,
+    /// the records behind an S3 URL), or one row with null record columns when it has none.
+    /// Returns the number of rows appended.
+    pub fn append(&mut self, payload: &Payload<'_>, fetched: &[SyncRecord<'_>], lineage: &Lineage<'_>) -> usize {
+        let mut n = 0;
+        for record in payload.records.iter().chain(fetched) {
+            self.append_dataset(payload, lineage);
+            self.append_record(payload, Some(record), n);
+            n += 1;
+        }
+        if n == 0 {
+            self.append_dataset(payload, lineage);
+            self.append_record(payload, None, 0);
+            n = 1;
+        }
+        self.rows += n;
+        n
+    }
+
+    fn append_dataset(&mut self, p: &Payload<'_>, lineage: &Lineage<'_>) {
+        self.pool.append_value(p.identity_pool_id.as_str());
+        self.identity.append_value(p.identity_id.as_str());
+        self.dataset.append_value(p.dataset_name.as_str());
+        self.dataset_op.append_option(p.operation.map(|o| o.as_str()));
+        self.dataset_sync.append_option(p.sync_count);
+        self.dataset_modified.append_option(p.last_modified);
+        self.payload_type.append_value(p.payload_type.as_str());
+        self.source.append_value(&lineage.source);
+        match &lineage.position {
+            Position::Sequence(s) => self.sequence.append_value(s),
+            Position::Offset(n) | Position::Index(n) => {
+                // Writes straight into the column buffer; `append_value("")` ends the row.
+                let _ = write!(self.sequence, "{n}");
+                self.sequence.append_value("");
+            }
+        }
+        self.arrival.append_option(lineage.arrival_ms);
+        self.bytes += 80
+            + p.identity_pool_id.as_str().len()
+            + p.identity_id.as_str().len()
+            + p.dataset_name.as_str().len()
+            + lineage.source.len();
+    }
+
+    fn append_record(&mut self, p: &Payload<'_>, r: Option<&SyncRecord<'_>>, index: usize) {
+        let Some(r) = r else {
+            self.key.append_null();
+            self.value.append_null();
+            self.op.append_null();
+            self.sync.append_null();
+            self.modified.append_null();
+            self.device_modified.append_null();
+            self.sub_index.append_null();
+            self.append_extra(p, None);
+            return;
+        };
+        self.key.append_value(r.key.as_str());
+        let value = r.value.as_ref().map(|v| v.as_str());
+        self.value.append_option(value);
+        self.op.append_option(r.op.map(|o| o.as_str()));
+        self.sync.append_option(r.sync_count);
+        self.modified.append_option(r.last_modified);
+        self.device_modified.append_option(r.device_last_modified);
+        self.sub_index.append_value(i32::try_from(index).unwrap_or(i32::MAX));
+        self.bytes += r.key.as_str().len() + value.map_or(0, str::len);
+        self.append_extra(p, Some(r));
+    }
+
+    /// `extra` is `{"payload":{…},"record":{…}}` with only the parts that have fields, or null.
+    fn append_extra(&mut self, p: &Payload<'_>, r: Option<&SyncRecord<'_>>) {
+        let record_extra = r.map(|r| &r.extra).filter(|e| !e.is_empty());
+        if p.extra.is_empty() && record_extra.is_none() {
+            self.extra.append_null();
+            return;
+        }
+        self.scratch.clear();
+        self.scratch.push('{');
+        if !p.extra.is_empty() {
+            self.scratch.push_str("\"payload\":{");
+            p.extra.write_members(&mut self.scratch);
+            self.scratch.push('}');
+        }
+        if let Some(e) = record_extra {
+            if !p.extra.is_empty() {
+                self.scratch.push(',');
+            }
+            self.scratch.push_str("\"record\":{");
+            e.write_members(&mut self.scratch);
+            self.scratch.push('}');
+        }
+        self.scratch.push('}');
+        self.bytes += self.scratch.len();
+        self.extra.append_value(&self.scratch);
+    }
+
+    /// The buffered rows as a batch of [`table_schema`]; the builders are left empty.
+    pub fn finish(&mut self) -> Result<RecordBatch, ArrowError> {
+        self.rows = 0;
+        self.bytes = 0;
+        RecordBatch::try_new(
+            table_schema(),
+            vec![
+                Arc::new(self.pool.finish()),
+                Arc::new(self.identity.finish()),
+                Arc::new(self.dataset.finish()),
+                Arc::new(self.dataset_op.finish()),
+                Arc::new(self.dataset_sync.finish()),
+                Arc::new(self.dataset_modified.finish()),
+                Arc::new(self.payload_type.finish()),
+                Arc::new(self.key.finish()),
+                Arc::new(self.value.finish()),
+                Arc::new(self.op.finish()),
+                Arc::new(self.sync.finish()),
+                Arc::new(self.modified.finish()),
+                Arc::new(self.device_modified.finish()),
+                Arc::new(self.extra.finish()),
+                Arc::new(self.source.finish()),
+                Arc::new(self.sequence.finish()),
+                Arc::new(self.sub_index.finish()),
+                Arc::new(self.arrival.finish()),
+            ],
+        )
+    }
+}

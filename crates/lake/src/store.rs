@@ -1,0 +1,273 @@
+//! Where the table lives: a local directory or an object store (S3), and how files get there.
+//!
+//! Every file is first written to a *spool* file (hidden, in the partition directory for
+//! local tables so a commit is a rename; in a spool directory for S3), then committed in one
+//! step: a rename or hard link locally, one PUT (or a multipart upload completed in one call)
+//! on S3. Readers never see half a file under its final name. Temporary names start with `.`
+//! and end in `.inprogress`, which pyarrow, Athena and a `*.parquet` glob all skip.
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use object_store::aws::AmazonS3Builder;
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, ObjectStoreExt as _, PutMode, PutOptions, PutPayload, WriteMultipart};
+use tokio::io::AsyncReadExt as _;
+
+use crate::error::LakeError;
+
+/// Files up to this size are committed with one PUT; larger ones with a multipart upload.
+pub const SINGLE_PUT_MAX: u64 = 16 * 1024 * 1024;
+
+/// How to reach S3 (or an S3-compatible server).
+#[derive(Debug, Clone, Default)]
+pub struct S3Options {
+    /// Endpoint URL, for S3-compatible servers (`http://127.0.0.1:5000`); None for AWS.
+    pub endpoint: Option<String>,
+    /// Region; None takes `AWS_REGION` / `AWS_DEFAULT_REGION`.
+    pub region: Option<String>,
+    /// Path-style addressing (`endpoint/bucket/key`), which most local servers need.
+    pub path_style: bool,
+}
+
+/// What a commit does when the object is already there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommitMode {
+    /// Replace it: re-running over the same input rewrites the same files.
+    Overwrite,
+    /// Fail with [`LakeError::AlreadyExists`]: the basis of exactly-once commits.
+    CreateOnly,
+}
+
+/// The output location of a table.
+#[derive(Debug, Clone)]
+pub enum Store {
+    /// A local directory.
+    Local {
+        /// The table's root directory.
+        root: PathBuf,
+    },
+    /// An object store (S3), under a prefix.
+    Object {
+        /// The store client.
+        store: Arc<dyn ObjectStore>,
+        /// Key prefix of the table (no trailing slash; may be empty).
+        prefix: String,
+        /// The location as the user gave it, for messages.
+        url: String,
+        /// Where files are spooled before upload.
+        spool_dir: PathBuf,
+    },
+}
+
+/// A file being written, not yet visible under its final name.
+#[derive(Debug)]
+pub struct Spool {
+    /// The temporary file's path.
+    pub path: PathBuf,
+    /// The final key, relative to the table root (`dt=…/hr=…/part-….parquet`).
+    pub key: String,
+}
+
+static SPOOL_SEQ: AtomicU64 = AtomicU64::new(0);
+
+impl Store {
+    /// Opens `location`: `s3://bucket/prefix` or a local directory path (created if absent).
+    pub fn open(location: &str, s3: &S3Options, spool_dir: &Path) -> Result<Store, LakeError> {
+        if let Some(rest) = location.strip_prefix("s3://") {
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            if bucket.is_empty() {
+                return Err(LakeError::Location {
+                    location: location.into(),
+                    reason: "no bucket name".into(),
+                });
+            }
+            let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
+            if let Some(endpoint) = &s3.endpoint {
+                builder = builder
+                    .with_endpoint(endpoint)
+                    .with_allow_http(endpoint.starts_with("http://"));
+            }
+            if let Some(region) = &s3.region {
+                builder = builder.with_region(region);
+            }
+            if s3.path_style {
+                builder = builder.with_virtual_hosted_style_request(false);
+            }
+            let store = builder.build().map_err(|e| LakeError::Location {
+                location: location.into(),
+                reason: e.to_string(),
+            })?;
+            std::fs::create_dir_all(spool_dir).map_err(LakeError::io("create spool directory", spool_dir))?;
+            return Ok(Store::Object {
+                store: Arc::new(store),
+                prefix: prefix.trim_matches('/').to_owned(),
+                url: location.to_owned(),
+                spool_dir: spool_dir.to_owned(),
+            });
+        }
+        if location.contains("://") {
+            return Err(LakeError::Location {
+                location: location.into(),
+                reason: "only local paths and s3:// URLs are supported".into(),
+            });
+        }
+        let root = PathBuf::from(location);
+        std::fs::create_dir_all(&root).map_err(LakeError::io("create output directory", &root))?;
+        Ok(Store::Local { root })
+    }
+
+    /// The location as the user gave it.
+    pub fn describe(&self) -> String {
+        match self {
+            Store::Local { root } => root.display().to_string(),
+            Store::Object { url, .. } => url.clone(),
+        }
+    }
+
+    /// The full object key or path of `key` (relative to the table root).
+    pub fn full_key(&self, key: &str) -> String {
+        match self {
+            Store::Local { root } => root.join(key).display().to_string(),
+            Store::Object { prefix, .. } if prefix.is_empty() => key.to_owned(),
+            Store::Object { prefix, .. } => format!("{prefix}/{key}"),
+        }
+    }
+
+    /// Creates the spool file for `key`.
+    pub fn create(&self, key: &str) -> Result<(Spool, BufWriter<File>), LakeError> {
+        let path = match self {
+            Store::Local { root } => {
+                let fin = root.join(key);
+                let dir = fin.parent().unwrap_or(root);
+                std::fs::create_dir_all(dir).map_err(LakeError::io("create partition directory", dir))?;
+                let name = fin.file_name().and_then(|n| n.to_str()).unwrap_or("part");
+                dir.join(format!(".{name}.inprogress"))
+            }
+            Store::Object { spool_dir, .. } => {
+                let n = SPOOL_SEQ.fetch_add(1, Ordering::Relaxed);
+                spool_dir.join(format!(".spool-{}-{n}.inprogress", std::process::id()))
+            }
+        };
+        let file = File::create(&path).map_err(LakeError::io("create spool file", &path))?;
+        Ok((
+            Spool {
+                path,
+                key: key.to_owned(),
+            },
+            BufWriter::with_capacity(256 * 1024, file),
+        ))
+    }
+
+    /// Makes a finished spool file visible under its final key, durably.
+    ///
+    /// `file` is the spool's file, flushed. Locally: fsync, then rename (overwrite) or hard
+    /// link + unlink (create-only, atomic). On S3: one PUT, or a multipart upload.
+    pub async fn commit(&self, spool: Spool, file: File, mode: CommitMode) -> Result<u64, LakeError> {
+        let size = file
+            .metadata()
+            .map_err(LakeError::io("stat spool file", &spool.path))?
+            .len();
+        match self {
+            Store::Local { root } => {
+                file.sync_all().map_err(LakeError::io("fsync", &spool.path))?;
+                drop(file);
+                let fin = root.join(&spool.key);
+                match mode {
+                    CommitMode::Overwrite => {
+                        std::fs::rename(&spool.path, &fin).map_err(LakeError::io("rename", &fin))?;
+                    }
+                    CommitMode::CreateOnly => {
+                        let linked = std::fs::hard_link(&spool.path, &fin);
+                        let _ = std::fs::remove_file(&spool.path);
+                        match linked {
+                            Ok(()) => {}
+                            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                                return Err(LakeError::AlreadyExists { key: spool.key });
+                            }
+                            Err(e) => return Err(LakeError::io("link", &fin)(e)),
+                        }
+                    }
+                }
+                Ok(size)
+            }
+            Store::Object { store, .. } => {
+                drop(file);
+                let key = self.full_key(&spool.key);
+                let result = upload(store.as_ref(), &spool.path, &key, size, mode).await;
+                let _ = tokio::fs::remove_file(&spool.path).await;
+                result.map(|()| size)
+            }
+        }
+    }
+
+    /// Removes a spool file that will not be committed.
+    pub fn abort(&self, spool: Spool) {
+        let _ = std::fs::remove_file(&spool.path);
+    }
+}
+
+async fn upload(store: &dyn ObjectStore, path: &Path, key: &str, size: u64, mode: CommitMode) -> Result<(), LakeError> {
+    let location = ObjectPath::from(key);
+    let put_mode = match mode {
+        CommitMode::Overwrite => PutMode::Overwrite,
+        CommitMode::CreateOnly => PutMode::Create,
+    };
+    if size <= SINGLE_PUT_MAX {
+        let bytes = tokio::fs::read(path)
+            .await
+            .map_err(LakeError::io("read spool file", path))?;
+        let opts = PutOptions {
+            mode: put_mode,
+            ..Default::default()
+        };
+        return match store.put_opts(&location, PutPayload::from(bytes), opts).await {
+            Ok(_) => Ok(()),
+            Err(object_store::Error::AlreadyExists { .. }) => Err(LakeError::AlreadyExists { key: key.into() }),
+            Err(source) => Err(LakeError::Store {
+                op: "put",
+                key: key.into(),
+                source,
+            }),
+        };
+    }
+    // Multipart uploads have no create-only form; create-only callers keep files under
+    // SINGLE_PUT_MAX.
+    let upload = store
+        .put_multipart(&location)
+        .await
+        .map_err(|source| LakeError::Store {
+            op: "start multipart upload",
+            key: key.into(),
+            source,
+        })?;
+    let mut writer = WriteMultipart::new_with_chunk_size(upload, 8 * 1024 * 1024);
+    let mut file = tokio::fs::File::open(path)
+        .await
+        .map_err(LakeError::io("open spool file", path))?;
+    let mut buf = vec![0u8; 1024 * 1024];
+    loop {
+        let n = file
+            .read(&mut buf)
+            .await
+            .map_err(LakeError::io("read spool file", path))?;
+        if n == 0 {
+            break;
+        }
+        writer.wait_for_capacity(4).await.map_err(|source| LakeError::Store {
+            op: "upload part",
+            key: key.into(),
+            source,
+        })?;
+        writer.write(&buf[..n]);
+    }
+    writer.finish().await.map_err(|source| LakeError::Store {
+        op: "complete multipart upload",
+        key: key.into(),
+        source,
+    })?;
+    Ok(())
+}

@@ -1,0 +1,102 @@
+//! Identifier and limit checks (spec §1 and §4), separate from decoding.
+//!
+//! Decoding accepts anything well-typed so that nothing is lost; these checks report what a
+//! real Cognito Sync would not have produced (a forged or corrupted payload) without dropping
+//! it. Callers count and log violations.
+
+use std::fmt;
+
+use crate::payload::{Payload, SyncRecord};
+
+/// Longest identity pool id or identity id.
+pub const MAX_ID_CHARS: usize = 55;
+/// Longest dataset name.
+pub const MAX_DATASET_NAME_CHARS: usize = 128;
+/// Longest record key.
+pub const MAX_KEY_CHARS: usize = 1024;
+/// Longest record value.
+pub const MAX_VALUE_CHARS: usize = 1_048_575;
+/// Most records a dataset may hold (default limit).
+pub const MAX_RECORDS: usize = 1024;
+
+/// One broken rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// The wire name of the field (`kinesisSyncRecords[3].key` style when inside a record).
+    pub field: String,
+    /// The rule it breaks.
+    pub rule: &'static str,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.rule)
+    }
+}
+
+fn is_id(s: &str) -> bool {
+    // `[\w-]+:[0-9a-f-]+`
+    let Some((region, guid)) = s.split_once(':') else {
+        return false;
+    };
+    !region.is_empty()
+        && region.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+        && !guid.is_empty()
+        && guid.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f' | b'-'))
+}
+
+fn is_dataset_name(s: &str) -> bool {
+    s.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-'))
+}
+
+/// Checks a decoded payload (and, for S3Url payloads, its fetched records) against the
+/// service's identifier patterns and limits.
+pub fn validate(payload: &Payload<'_>, records: &[SyncRecord<'_>]) -> Vec<Violation> {
+    let mut out = Vec::new();
+    let mut flag = |field: String, rule| out.push(Violation { field, rule });
+    for (field, id) in [
+        ("identityPoolId", &payload.identity_pool_id),
+        ("identityId", &payload.identity_id),
+    ] {
+        let id = id.as_str();
+        if id.chars().count() > MAX_ID_CHARS {
+            flag(field.into(), "longer than 55 characters");
+        }
+        if !is_id(id) {
+            flag(field.into(), "not of the form region:GUID");
+        }
+    }
+    let name = payload.dataset_name.as_str();
+    if name.is_empty() || name.len() > MAX_DATASET_NAME_CHARS {
+        flag("dataSetName".into(), "not 1..128 bytes");
+    }
+    if !is_dataset_name(name) {
+        flag("dataSetName".into(), "characters outside [a-zA-Z0-9_.:-]");
+    }
+    if payload.sync_count.is_some_and(|c| c < 0) {
+        flag("syncCount".into(), "negative");
+    }
+    if records.len() > MAX_RECORDS {
+        flag("kinesisSyncRecords".into(), "more than 1024 records");
+    }
+    for (i, r) in records.iter().enumerate() {
+        let key_chars = r.key.as_str().chars().count();
+        if key_chars == 0 || key_chars > MAX_KEY_CHARS {
+            flag(format!("kinesisSyncRecords[{i}].key"), "not 1..1024 characters");
+        }
+        if r.value
+            .as_ref()
+            .is_some_and(|v| v.as_str().len() > MAX_VALUE_CHARS && v.as_str().chars().count() > MAX_VALUE_CHARS)
+        {
+            flag(
+                format!("kinesisSyncRecords[{i}].value"),
+                "longer than 1,048,575 characters",
+            );
+        }
+        if r.sync_count.is_some_and(|c| c < 0) {
+            flag(format!("kinesisSyncRecords[{i}].syncCount"), "negative");
+        }
+    }
+    out
+}

@@ -1,0 +1,47 @@
+//! The `synclake` commands: flags (clap derive, env fallbacks) and what each command runs.
+
+pub mod demo;
+pub mod gen_cmd;
+pub mod logging;
+pub mod replay_cmd;
+pub mod report;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Command line of `synclake`.
+#[derive(Debug, Parser)]
+#[command(
+    name = "synclake",
+    version,
+    about = "Cognito Streams records → Hive-partitioned Parquet"
+)]
+pub struct Cli {
+    /// Log format (logs go to stderr; level from RUST_LOG, default info).
+    #[arg(long, global = true, value_enum, default_value_t, env = "SYNCLAKE_LOG_FORMAT")]
+    pub log_format: logging::LogFormat,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Convert captured Cognito Streams data (files, directories, gzip) into the table.
+    Replay(replay_cmd::ReplayArgs),
+    /// Write deterministic synthetic Cognito Streams traffic as JSON Lines.
+    Gen(gen_cmd::GenArgs),
+    /// Generate sample traffic, replay it into ./lake and show what came out.
+    Demo(demo::DemoArgs),
+}
+
+/// Runs a parsed command line; the exit code says whether anything went to the dead letters.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Replay(args) => replay_cmd::run(args),
+        Command::Gen(args) => gen_cmd::run(args),
+        Command::Demo(args) => demo::run(args),
+    }
+}

@@ -1,0 +1,245 @@
+//! `synclake replay`: files of captured Cognito Streams data → the table.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use synclake_lake::{
+    Codec, FetchOptions, Fetcher, PartitionSpec, Progress, ReplayOptions, ReplaySummary, S3Options, Store,
+    WriterOptions, input, replay,
+};
+use synclake_records::InputFormat;
+
+use super::report;
+
+/// Input format, or `auto` to tell it from the content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum FormatArg {
+    /// Tell each file's format from its content.
+    #[default]
+    Auto,
+    /// JSON Lines, one payload per line.
+    Jsonl,
+    /// Lambda Kinesis event documents.
+    LambdaEvent,
+    /// `aws kinesis get-records` output.
+    GetRecords,
+    /// One payload per file.
+    Payload,
+}
+
+impl FormatArg {
+    fn format(self) -> Option<InputFormat> {
+        match self {
+            FormatArg::Auto => None,
+            FormatArg::Jsonl => Some(InputFormat::JsonLines),
+            FormatArg::LambdaEvent => Some(InputFormat::LambdaEvent),
+            FormatArg::GetRecords => Some(InputFormat::GetRecords),
+            FormatArg::Payload => Some(InputFormat::Payload),
+        }
+    }
+}
+
+/// Where the table goes and how it is written: shared by every command that writes one.
+#[derive(Debug, Clone, Args)]
+pub struct TableArgs {
+    /// Output: a local directory or s3://bucket/prefix.
+    #[arg(long, env = "SYNCLAKE_OUT")]
+    pub out: String,
+    /// Partition columns, in order: dt, hr, identity_pool_id, dataset_name (empty: none).
+    #[arg(long, default_value = "dt,hr", env = "SYNCLAKE_PARTITION_BY")]
+    pub partition_by: PartitionSpec,
+    /// Compression: snappy, zstd, zstd:<level>, none.
+    #[arg(long, default_value = "snappy", env = "SYNCLAKE_COMPRESSION")]
+    pub compression: Codec,
+    /// Most rows per row group.
+    #[arg(long, default_value_t = 512 * 1024)]
+    pub row_group_rows: usize,
+    /// Roll a file once it holds this many rows.
+    #[arg(long, default_value_t = 10_000_000)]
+    pub file_rows: usize,
+    /// Roll a file once it holds about this many MiB.
+    #[arg(long, default_value_t = 256)]
+    pub file_mb: usize,
+    /// Memory (MiB) each worker's open files may buffer before row groups are flushed.
+    #[arg(long, default_value_t = 64)]
+    pub memory_mb: usize,
+    /// S3 endpoint URL, for S3-compatible servers.
+    #[arg(long, env = "SYNCLAKE_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+    /// S3 region (default: AWS_REGION).
+    #[arg(long, env = "SYNCLAKE_S3_REGION")]
+    pub s3_region: Option<String>,
+    /// Path-style S3 addressing (most local S3 servers need it).
+    #[arg(long, env = "SYNCLAKE_S3_PATH_STYLE")]
+    pub s3_path_style: bool,
+}
+
+impl TableArgs {
+    /// Writer limits from the flags.
+    pub fn writer_options(&self) -> WriterOptions {
+        WriterOptions {
+            codec: self.compression,
+            row_group_rows: self.row_group_rows.max(1),
+            file_rows: self.file_rows.max(1),
+            file_bytes: self.file_mb.max(1) * 1024 * 1024,
+            memory_budget: self.memory_mb.max(1) * 1024 * 1024,
+            ..WriterOptions::default()
+        }
+    }
+
+    /// Opens the output store.
+    pub fn open_store(&self) -> anyhow::Result<Store> {
+        let s3 = S3Options {
+            endpoint: self.s3_endpoint.clone(),
+            region: self.s3_region.clone(),
+            path_style: self.s3_path_style,
+        };
+        let spool = std::env::temp_dir().join("synclake-spool");
+        Ok(Store::open(&self.out, &s3, &spool)?)
+    }
+}
+
+/// How S3Url payloads are fetched.
+#[derive(Debug, Clone, Args)]
+pub struct FetchArgs {
+    /// Timeout of one S3Url fetch attempt, seconds.
+    #[arg(long, default_value_t = 30)]
+    pub fetch_timeout_secs: u64,
+    /// Largest S3Url body accepted, MiB.
+    #[arg(long, default_value_t = 64)]
+    pub fetch_max_mb: usize,
+    /// Attempts per S3Url fetch (transient errors are retried with backoff).
+    #[arg(long, default_value_t = 4)]
+    pub fetch_attempts: u32,
+    /// Accept file:// URLs in kinesisSyncRecordsURL (captures with S3 bodies saved locally).
+    #[arg(long)]
+    pub allow_file_urls: bool,
+}
+
+impl FetchArgs {
+    /// A fetcher with these limits.
+    pub fn fetcher(&self) -> anyhow::Result<Fetcher> {
+        Fetcher::new(FetchOptions {
+            timeout: Duration::from_secs(self.fetch_timeout_secs.max(1)),
+            max_bytes: self.fetch_max_mb.max(1) * 1024 * 1024,
+            attempts: self.fetch_attempts.max(1),
+            allow_file_urls: self.allow_file_urls,
+            ..FetchOptions::default()
+        })
+        .context("build HTTP client")
+    }
+}
+
+/// Flags of `replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Input files or directories (walked; `.`/`_`-prefixed names skipped; gzip detected).
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// Input format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: FormatArg,
+    /// The table.
+    #[command(flatten)]
+    pub table: TableArgs,
+    /// S3Url fetching.
+    #[command(flatten)]
+    pub fetch: FetchArgs,
+    /// Worker threads (default: one per core).
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// Split uncompressed JSON Lines files into units of this many MiB (units are written in
+    /// parallel, each into its own files; the same split gives the same file names).
+    #[arg(long, default_value_t = 128)]
+    pub unit_mb: u64,
+    /// No progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+    /// Also write the summary as JSON to this file.
+    #[arg(long)]
+    pub summary_json: Option<PathBuf>,
+}
+
+/// Runs `replay`: exit 0 when every input became rows, 2 when some went to the dead letters.
+pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
+    let store = args.table.open_store()?;
+    let summary = replay_into(&args, &store)?;
+    report::print_summary(&summary, &store);
+    if let Some(path) = &args.summary_json {
+        std::fs::write(path, report::summary_json(&summary).to_string())
+            .with_context(|| format!("write {}", path.display()))?;
+    }
+    if summary.stats.dead_letters > 0 {
+        tracing::warn!(
+            dead_letters = summary.stats.dead_letters,
+            location = %store.full_key(synclake_lake::dead_letter::DEAD_LETTER_DIR),
+            "some input could not be converted; it is kept in the dead letters"
+        );
+        return Ok(ExitCode::from(2));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Plans and runs a replay into `store`, with a progress bar on a terminal.
+pub fn replay_into(args: &ReplayArgs, store: &Store) -> anyhow::Result<ReplaySummary> {
+    let units = input::plan(&args.inputs, args.format.format(), args.unit_mb.max(1) * 1024 * 1024)?;
+    let fetcher = args.fetch.fetcher()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .context("start async runtime")?;
+    let mut opts = ReplayOptions {
+        partition: args.table.partition_by.clone(),
+        writer: args.table.writer_options(),
+        ..ReplayOptions::default()
+    };
+    if let Some(w) = args.workers {
+        opts.workers = w.max(1);
+    }
+    let total: u64 = units
+        .iter()
+        .map(|u| u.end.min(u.file.size) - u.start.min(u.file.size))
+        .sum();
+    tracing::info!(inputs = units.len(), bytes = total, out = %store.describe(), partition_by = %opts.partition, "replay started");
+    let progress = Arc::new(Progress::default());
+    let bar = (!args.no_progress).then(|| progress_bar(total));
+    let ticker = bar.clone().map(|bar| {
+        let progress = progress.clone();
+        std::thread::spawn(move || {
+            while !bar.is_finished() {
+                let p = &progress;
+                bar.set_position(p.bytes_read.load(std::sync::atomic::Ordering::Relaxed));
+                bar.set_message(format!(
+                    "{} rows, {} dead letters",
+                    p.rows.load(std::sync::atomic::Ordering::Relaxed),
+                    p.dead_letters.load(std::sync::atomic::Ordering::Relaxed)
+                ));
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        })
+    });
+    let result = replay(&units, store, &fetcher, runtime.handle(), &opts, &progress);
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    if let Some(t) = ticker {
+        let _ = t.join();
+    }
+    Ok(result?)
+}
+
+fn progress_bar(total: u64) -> ProgressBar {
+    let bar = ProgressBar::new(total);
+    let style = ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {bytes_per_sec} {msg}",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar
+}

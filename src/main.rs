@@ -1,0 +1,20 @@
+//! The `synclake` command: parses flags and runs one command of [`synclake::cli`].
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() -> ExitCode {
+    let cli = synclake::cli::Cli::parse();
+    synclake::cli::logging::init(cli.log_format);
+    match synclake::cli::run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
