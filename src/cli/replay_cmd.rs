@@ -66,8 +66,11 @@ pub struct TableArgs {
     #[arg(long, default_value_t = 256)]
     pub file_mb: usize,
     /// Memory (MiB) each worker's open files may buffer before row groups are flushed.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 32)]
     pub memory_mb: usize,
+    /// Most files each worker keeps open; the least recently used is sealed beyond it.
+    #[arg(long, default_value_t = 32)]
+    pub max_open_files: usize,
     /// S3 endpoint URL, for S3-compatible servers.
     #[arg(long, env = "SYNCLAKE_S3_ENDPOINT")]
     pub s3_endpoint: Option<String>,
@@ -88,7 +91,7 @@ impl TableArgs {
             file_rows: self.file_rows.max(1),
             file_bytes: self.file_mb.max(1) * 1024 * 1024,
             memory_budget: self.memory_mb.max(1) * 1024 * 1024,
-            ..WriterOptions::default()
+            max_open_files: self.max_open_files.max(1),
         }
     }
 
@@ -155,8 +158,12 @@ pub struct ReplayArgs {
     pub workers: Option<usize>,
     /// Split uncompressed JSON Lines files into units of this many MiB (units are written in
     /// parallel, each into its own files; the same split gives the same file names).
-    #[arg(long, default_value_t = 128)]
+    #[arg(long, default_value_t = 256)]
     pub unit_mb: u64,
+    /// Memory (MiB) each worker's buffered rows may take before the largest partitions are
+    /// written (small partitions are otherwise held until the end of the unit).
+    #[arg(long, default_value_t = 48)]
+    pub buffer_mb: usize,
     /// No progress bar.
     #[arg(long)]
     pub no_progress: bool,
@@ -199,6 +206,7 @@ pub fn replay_into(args: &ReplayArgs, store: &Store) -> anyhow::Result<ReplaySum
         writer: args.table.writer_options(),
         ..ReplayOptions::default()
     };
+    opts.buffer_bytes = args.buffer_mb.max(1) * 1024 * 1024;
     if let Some(w) = args.workers {
         opts.workers = w.max(1);
     }

@@ -179,21 +179,55 @@ impl Converter {
         self.dead.push(&record.lineage, stage, kind, e, &record.data);
     }
 
+    /// Hands the partitions worth writing now to `sink`: those holding at least `min_rows`
+    /// rows, then, while all builders together hold more than `max_bytes`, the largest ones.
+    /// Small partitions (late or bulk-published records scattered over old hours) stay
+    /// buffered, so they end up in one file per unit instead of many tiny ones. Dead letters
+    /// go to `dead_sink` every time.
+    pub fn drain_ready(
+        &mut self,
+        min_rows: usize,
+        max_bytes: usize,
+        mut sink: impl FnMut(&str, &RecordBatch) -> Result<(), LakeError>,
+        dead_sink: impl FnMut(&RecordBatch) -> Result<(), LakeError>,
+    ) -> Result<(), LakeError> {
+        let mut ready: Vec<(usize, String)> = self
+            .builders
+            .iter()
+            .filter(|(_, b)| !b.is_empty())
+            .map(|(k, b)| (b.buffered_bytes(), k.clone()))
+            .collect();
+        // Largest first; ties by name, so the outcome never depends on hash order.
+        ready.sort_unstable_by(|a, b| b.cmp(a));
+        let mut remaining = self.buffered_bytes;
+        for (bytes, partition) in ready {
+            let Some(b) = self.builders.get_mut(&partition) else {
+                continue;
+            };
+            if b.len() >= min_rows || remaining > max_bytes {
+                remaining -= bytes.min(remaining);
+                let batch = b.finish().map_err(|source| LakeError::Arrow { source })?;
+                sink(&partition, &batch)?;
+            }
+        }
+        self.buffered_bytes = remaining;
+        self.drain_dead(dead_sink)
+    }
+
     /// Hands every buffered partition batch to `sink` (in partition order, so output is
     /// deterministic) and the dead letters to `dead_sink`, leaving the buffers empty.
     pub fn drain(
         &mut self,
         mut sink: impl FnMut(&str, &RecordBatch) -> Result<(), LakeError>,
-        mut dead_sink: impl FnMut(&RecordBatch) -> Result<(), LakeError>,
+        dead_sink: impl FnMut(&RecordBatch) -> Result<(), LakeError>,
     ) -> Result<(), LakeError> {
-        let mut partitions: Vec<&String> = self
+        let mut partitions: Vec<String> = self
             .builders
             .iter()
             .filter(|(_, b)| !b.is_empty())
-            .map(|(k, _)| k)
+            .map(|(k, _)| k.clone())
             .collect();
         partitions.sort_unstable();
-        let partitions: Vec<String> = partitions.into_iter().cloned().collect();
         for p in &partitions {
             if let Some(b) = self.builders.get_mut(p) {
                 let batch = b.finish().map_err(|source| LakeError::Arrow { source })?;
@@ -204,6 +238,13 @@ impl Converter {
             self.builders.retain(|k, _| partitions.contains(k));
         }
         self.buffered_bytes = 0;
+        self.drain_dead(dead_sink)
+    }
+
+    fn drain_dead(
+        &mut self,
+        mut dead_sink: impl FnMut(&RecordBatch) -> Result<(), LakeError>,
+    ) -> Result<(), LakeError> {
         if !self.dead.is_empty() {
             dead_sink(&self.dead.finish()?)?;
         }

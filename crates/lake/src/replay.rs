@@ -39,6 +39,10 @@ pub struct ReplayOptions {
     pub chunk_bytes: usize,
     /// Longest line accepted; longer ones go to the dead letters.
     pub max_line_bytes: usize,
+    /// A partition's buffered rows are written once there are this many.
+    pub batch_rows: usize,
+    /// Memory all buffered rows of one worker may take before the largest are written.
+    pub buffer_bytes: usize,
 }
 
 impl Default for ReplayOptions {
@@ -49,6 +53,8 @@ impl Default for ReplayOptions {
             workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
             chunk_bytes: 16 * 1024 * 1024,
             max_line_bytes: 16 * 1024 * 1024,
+            batch_rows: 64 * 1024,
+            buffer_bytes: 48 * 1024 * 1024,
         }
     }
 }
@@ -249,7 +255,7 @@ impl UnitRun<'_, '_> {
             }
             Err(e) => self.conv.reject(&whole, Stage::Envelope, e.kind(), &e),
         }
-        self.chunk_done()
+        Ok(())
     }
 
     fn push(&mut self, record: &SourceRecord<'_>) {
@@ -259,14 +265,20 @@ impl UnitRun<'_, '_> {
         }
     }
 
-    /// Hands buffered rows to the writers, keeps memory in budget, commits sealed files.
-    fn flush(&mut self) -> Result<(), LakeError> {
+    /// Hands buffered rows to the writers (all of them when `all`, else the partitions worth
+    /// writing now), keeps memory in budget, commits sealed files.
+    fn flush(&mut self, all: bool) -> Result<(), LakeError> {
         let store = self.shared.store;
+        let opts = self.shared.opts;
         let (table, dead) = (&mut self.table, &mut self.dead);
-        self.conv.drain(
-            |p, b| table.write(store, p, b),
-            |b| dead.write(store, DEAD_LETTER_DIR, b),
-        )?;
+        let sink = |p: &str, b: &arrow_array::RecordBatch| table.write(store, p, b);
+        let dead_sink = |b: &arrow_array::RecordBatch| dead.write(store, DEAD_LETTER_DIR, b);
+        if all {
+            self.conv.drain(sink, dead_sink)?;
+        } else {
+            self.conv
+                .drain_ready(opts.batch_rows, opts.buffer_bytes, sink, dead_sink)?;
+        }
         self.table.enforce_budget()?;
         self.commit_sealed()?;
         let stats = self.conv.stats();
@@ -301,7 +313,7 @@ impl UnitRun<'_, '_> {
     }
 
     fn finish(&mut self) -> Result<(), LakeError> {
-        self.flush()?;
+        self.flush(true)?;
         self.table.close_all()?;
         self.dead.close_all()?;
         self.commit_sealed()
@@ -343,6 +355,6 @@ impl LineSink for UnitRun<'_, '_> {
     }
 
     fn chunk_done(&mut self) -> Result<(), LakeError> {
-        self.flush()
+        self.flush(false)
     }
 }

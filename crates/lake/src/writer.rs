@@ -76,8 +76,8 @@ impl Default for WriterOptions {
             row_group_rows: 512 * 1024,
             file_rows: 10_000_000,
             file_bytes: 256 * 1024 * 1024,
-            memory_budget: 64 * 1024 * 1024,
-            max_open_files: 64,
+            memory_budget: 32 * 1024 * 1024,
+            max_open_files: 32,
         }
     }
 }

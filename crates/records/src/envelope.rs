@@ -134,11 +134,53 @@ fn document_kind(records: &[&RawValue]) -> InputFormat {
 /// The shard id is taken from `eventID` (`shardId-…:<sequence>`); arrival times become epoch
 /// milliseconds. `data` is decoded from base64 by `aws_lambda_events`.
 pub fn lambda_event_records(doc: &[u8]) -> Result<Vec<SourceRecord<'static>>, DecodeError> {
-    let event: KinesisEvent = serde_json::from_slice(doc).map_err(|source| DecodeError::Envelope {
+    let envelope = |source| DecodeError::Envelope {
         format: "Lambda Kinesis event",
         source,
-    })?;
-    Ok(event.records.into_iter().map(from_lambda_record).collect())
+    };
+    let event: KinesisEvent = serde_json::from_slice(doc).map_err(envelope)?;
+    // `aws_lambda_events` (1.2) reads the fraction of `approximateArrivalTimestamp` as a whole
+    // number of milliseconds (`.21` → 21 ms), so the arrival times are taken from the text.
+    let arrivals: ArrivalProbe = serde_json::from_slice(doc).map_err(envelope)?;
+    Ok(event
+        .records
+        .into_iter()
+        .zip(
+            arrivals
+                .records
+                .into_iter()
+                .map(|r| r.kinesis.approximate_arrival_timestamp),
+        )
+        .map(|(record, arrival)| {
+            let mut source = from_lambda_record(record);
+            if let Some(seconds) = arrival {
+                source.lineage.arrival_ms = Some(seconds_to_ms(seconds));
+            }
+            source
+        })
+        .collect())
+}
+
+#[derive(Deserialize)]
+struct ArrivalProbe {
+    #[serde(rename = "Records")]
+    records: Vec<ArrivalRecord>,
+}
+
+#[derive(Deserialize)]
+struct ArrivalRecord {
+    kinesis: ArrivalKinesis,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ArrivalKinesis {
+    approximate_arrival_timestamp: Option<f64>,
+}
+
+/// Epoch seconds with a fraction (Kinesis's arrival timestamps) → epoch milliseconds.
+fn seconds_to_ms(seconds: f64) -> i64 {
+    (seconds * 1000.0).round() as i64
 }
 
 /// Turns one record of a Lambda Kinesis event into a source record.
@@ -191,7 +233,7 @@ enum ArrivalTimestamp {
 impl ArrivalTimestamp {
     fn epoch_ms(self) -> Option<i64> {
         match self {
-            ArrivalTimestamp::Seconds(s) => Some((s * 1000.0).round() as i64),
+            ArrivalTimestamp::Seconds(s) => Some(seconds_to_ms(s)),
             ArrivalTimestamp::Iso(s) => chrono::DateTime::parse_from_rfc3339(&s)
                 .ok()
                 .map(|t| t.timestamp_millis()),

@@ -13,12 +13,6 @@ pub enum DecodeError {
         #[source]
         source: serde_json::Error,
     },
-    /// A field every payload must carry is absent or null.
-    #[error("invalid Cognito Streams payload: missing field `{field}`")]
-    Missing {
-        /// The wire name of the field.
-        field: &'static str,
-    },
     /// `payloadType` is `S3Url` but there is no URL to fetch the records from.
     #[error("invalid Cognito Streams payload: payloadType is S3Url but kinesisSyncRecordsURL is absent")]
     S3UrlMissing,
@@ -47,7 +41,6 @@ impl DecodeError {
     pub fn kind(&self) -> &'static str {
         match self {
             DecodeError::Json { .. } => "invalid_json",
-            DecodeError::Missing { .. } => "missing_field",
             DecodeError::S3UrlMissing => "s3url_missing",
             DecodeError::Envelope { .. } => "invalid_envelope",
             DecodeError::Base64 { .. } => "invalid_base64",

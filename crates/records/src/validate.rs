@@ -50,9 +50,9 @@ fn is_dataset_name(s: &str) -> bool {
         .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-'))
 }
 
-/// Checks a decoded payload (and, for S3Url payloads, its fetched records) against the
-/// service's identifier patterns and limits.
-pub fn validate(payload: &Payload<'_>, records: &[SyncRecord<'_>]) -> Vec<Violation> {
+/// Checks a decoded payload (its inline records, and `fetched`, the records behind its S3
+/// URL) against the service's identifier patterns and limits.
+pub fn validate(payload: &Payload<'_>, fetched: &[SyncRecord<'_>]) -> Vec<Violation> {
     let mut out = Vec::new();
     let mut flag = |field: String, rule| out.push(Violation { field, rule });
     for (field, id) in [
@@ -60,7 +60,8 @@ pub fn validate(payload: &Payload<'_>, records: &[SyncRecord<'_>]) -> Vec<Violat
         ("identityId", &payload.identity_id),
     ] {
         let id = id.as_str();
-        if id.chars().count() > MAX_ID_CHARS {
+        // Byte length bounds the character count: count characters only when it might matter.
+        if id.len() > MAX_ID_CHARS && id.chars().count() > MAX_ID_CHARS {
             flag(field.into(), "longer than 55 characters");
         }
         if !is_id(id) {
@@ -77,12 +78,13 @@ pub fn validate(payload: &Payload<'_>, records: &[SyncRecord<'_>]) -> Vec<Violat
     if payload.sync_count.is_some_and(|c| c < 0) {
         flag("syncCount".into(), "negative");
     }
-    if records.len() > MAX_RECORDS {
+    let count = payload.records.len() + fetched.len();
+    if count > MAX_RECORDS {
         flag("kinesisSyncRecords".into(), "more than 1024 records");
     }
-    for (i, r) in records.iter().enumerate() {
-        let key_chars = r.key.as_str().chars().count();
-        if key_chars == 0 || key_chars > MAX_KEY_CHARS {
+    for (i, r) in payload.records.iter().chain(fetched).enumerate() {
+        let key = r.key.as_str();
+        if key.is_empty() || (key.len() > MAX_KEY_CHARS && key.chars().count() > MAX_KEY_CHARS) {
             flag(format!("kinesisSyncRecords[{i}].key"), "not 1..1024 characters");
         }
         if r.value

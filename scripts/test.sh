@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The whole test suite, on a fresh machine: installs and starts the local services (moto for
+# S3; DuckDB and pyarrow as table readers) on 127.0.0.1, runs the format and lint checks and
+# every test, and stops the services it started.
+#
+#   scripts/test.sh [extra cargo-nextest args]
+set -euo pipefail
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO"
+
+export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
+
+echo "== format" >&2
+cargo fmt --all -- --check
+echo "== lint" >&2
+cargo clippy --workspace --all-targets -- -D warnings
+
+echo "== local services" >&2
+scripts/services.sh setup
+eval "$(scripts/services.sh start)"
+trap 'scripts/services.sh stop' EXIT
+
+echo "== tests" >&2
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --no-fail-fast "$@"
+  # nextest does not run doctests
+  cargo test --workspace --doc
+else
+  cargo test --workspace --no-fail-fast "$@"
+fi
