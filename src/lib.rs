@@ -6,5 +6,4 @@
 //! - [`cli`]: the commands (`replay`, `gen`, `demo`), their flags and their output.
 
 pub mod cli;
-#[path = "gen.rs"]
 pub mod synth;

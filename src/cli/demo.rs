@@ -4,9 +4,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use clap::Args;
+use clap::{Args, Parser};
 
-use super::replay_cmd::{FetchArgs, FormatArg, ReplayArgs, TableArgs, replay_into};
+use super::replay_cmd::{ReplayArgs, replay_into};
 use super::report;
 use crate::synth::{GenConfig, generate};
 
@@ -22,6 +22,12 @@ pub struct DemoArgs {
     /// Where the generated input goes.
     #[arg(long, default_value = "lake-input")]
     pub input: PathBuf,
+}
+
+#[derive(Parser)]
+struct DemoReplay {
+    #[command(flatten)]
+    args: ReplayArgs,
 }
 
 /// Runs `demo`: generate → replay → show rows per partition and how to query the table.
@@ -44,34 +50,16 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         input.display()
     );
     let out = args.out.display().to_string();
-    let replay = ReplayArgs {
-        inputs: vec![input],
-        format: FormatArg::Auto,
-        table: TableArgs {
-            out: out.clone(),
-            partition_by: Default::default(),
-            compression: Default::default(),
-            row_group_rows: 512 * 1024,
-            file_rows: 10_000_000,
-            file_mb: 256,
-            memory_mb: 32,
-            max_open_files: 32,
-            s3_endpoint: None,
-            s3_region: None,
-            s3_path_style: false,
-        },
-        fetch: FetchArgs {
-            fetch_timeout_secs: 30,
-            fetch_max_mb: 64,
-            fetch_attempts: 4,
-            allow_file_urls: true,
-        },
-        workers: None,
-        unit_mb: 256,
-        buffer_mb: 48,
-        no_progress: false,
-        summary_json: None,
-    };
+    // The demo is `replay` with its defaults, parsed like a command line so they live in
+    // one place.
+    let replay = DemoReplay::try_parse_from([
+        "replay".as_ref(),
+        input.as_os_str(),
+        "--out".as_ref(),
+        out.as_ref(),
+        "--allow-file-urls".as_ref(),
+    ])?
+    .args;
     let store = replay.table.open_store()?;
     let summary = replay_into(&replay, &store)?;
     report::print_summary(&summary, &store);

@@ -53,7 +53,7 @@ pub struct TableArgs {
     /// Partition columns, in order: dt, hr, identity_pool_id, dataset_name (empty: none).
     #[arg(long, default_value = "dt,hr", env = "SYNCLAKE_PARTITION_BY")]
     pub partition_by: PartitionSpec,
-    /// Compression: snappy, zstd, zstd:<level>, none.
+    /// Compression: snappy, zstd, zstd:LEVEL (1-22), none.
     #[arg(long, default_value = "snappy", env = "SYNCLAKE_COMPRESSION")]
     pub compression: Codec,
     /// Most rows per row group.
@@ -66,10 +66,10 @@ pub struct TableArgs {
     #[arg(long, default_value_t = 256)]
     pub file_mb: usize,
     /// Memory (MiB) each worker's open files may buffer before row groups are flushed.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 16)]
     pub memory_mb: usize,
     /// Most files each worker keeps open; the least recently used is sealed beyond it.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 16)]
     pub max_open_files: usize,
     /// S3 endpoint URL, for S3-compatible servers.
     #[arg(long, env = "SYNCLAKE_S3_ENDPOINT")]
@@ -162,8 +162,12 @@ pub struct ReplayArgs {
     pub unit_mb: u64,
     /// Memory (MiB) each worker's buffered rows may take before the largest partitions are
     /// written (small partitions are otherwise held until the end of the unit).
-    #[arg(long, default_value_t = 48)]
+    #[arg(long, default_value_t = 16)]
     pub buffer_mb: usize,
+    /// Longest JSON Lines line accepted, MiB; longer lines go to the dead letters (their
+    /// first bytes kept).
+    #[arg(long, default_value_t = 8)]
+    pub max_line_mb: usize,
     /// No progress bar.
     #[arg(long)]
     pub no_progress: bool,
@@ -207,6 +211,7 @@ pub fn replay_into(args: &ReplayArgs, store: &Store) -> anyhow::Result<ReplaySum
         ..ReplayOptions::default()
     };
     opts.buffer_bytes = args.buffer_mb.max(1) * 1024 * 1024;
+    opts.max_line_bytes = args.max_line_mb.max(1) * 1024 * 1024;
     if let Some(w) = args.workers {
         opts.workers = w.max(1);
     }

@@ -16,7 +16,7 @@ use synclake_records::{
 use crate::dead_letter::{DeadLetters, Stage};
 use crate::error::LakeError;
 use crate::fetch::FetchError;
-use crate::partition::PartitionSpec;
+use crate::partition::{PartitionRenderer, PartitionSpec};
 use crate::rows::RowsBuilder;
 
 /// Counters of what the converter did.
@@ -60,7 +60,7 @@ pub enum Step {
 
 /// Turns source records into per-partition row batches and dead letters.
 pub struct Converter {
-    spec: PartitionSpec,
+    partitions: PartitionRenderer,
     builders: HashMap<String, RowsBuilder>,
     scratch: String,
     dead: DeadLetters,
@@ -75,7 +75,7 @@ impl Converter {
     /// A converter partitioning rows by `spec`.
     pub fn new(spec: PartitionSpec) -> Self {
         Converter {
-            spec,
+            partitions: PartitionRenderer::new(spec),
             builders: HashMap::new(),
             scratch: String::new(),
             dead: DeadLetters::default(),
@@ -154,7 +154,7 @@ impl Converter {
                 "payload breaks Cognito Sync limits; kept");
         }
         let mut partition = std::mem::take(&mut self.scratch);
-        self.spec.render(payload, &mut partition);
+        self.partitions.render(payload, &mut partition);
         let builder = match self.builders.get_mut(partition.as_str()) {
             Some(b) => b,
             None => self.builders.entry(partition.clone()).or_default(),

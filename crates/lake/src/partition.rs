@@ -96,26 +96,72 @@ impl PartitionSpec {
     /// Writes the payload's partition path (`dt=…/hr=…`, no leading or trailing slash) into
     /// `out`, which is cleared first. Empty for an unpartitioned table.
     pub fn render(&self, payload: &Payload<'_>, out: &mut String) {
+        PartitionRenderer::new(self.clone()).render(payload, out);
+    }
+}
+
+/// Renders partition paths, remembering the date and hour strings of the last hour seen:
+/// a stream's payloads come mostly in time order, so calendar arithmetic and formatting run
+/// once per hour of data instead of once per payload.
+#[derive(Debug, Clone)]
+pub struct PartitionRenderer {
+    spec: PartitionSpec,
+    hour: Option<i64>,
+    date_text: String,
+    hour_text: String,
+}
+
+const HOUR_MS: i64 = 3_600_000;
+
+impl PartitionRenderer {
+    /// A renderer for `spec`.
+    pub fn new(spec: PartitionSpec) -> Self {
+        PartitionRenderer {
+            spec,
+            hour: None,
+            date_text: String::new(),
+            hour_text: String::new(),
+        }
+    }
+
+    /// The columns rendered.
+    pub fn spec(&self) -> &PartitionSpec {
+        &self.spec
+    }
+
+    /// Writes the payload's partition path into `out` (cleared first); see
+    /// [`PartitionSpec::render`].
+    pub fn render(&mut self, payload: &Payload<'_>, out: &mut String) {
         out.clear();
-        let time = payload.last_modified.and_then(DateTime::from_timestamp_millis);
-        for (i, col) in self.0.iter().enumerate() {
+        let hour = payload.last_modified.map(|ms| ms.div_euclid(HOUR_MS));
+        let known = hour.is_some_and(|h| self.hour == Some(h) || self.set_hour(h));
+        for (i, col) in self.spec.0.iter().enumerate() {
             if i > 0 {
                 out.push('/');
             }
             out.push_str(col.name());
             out.push('=');
-            match (col, time) {
-                (PartitionColumn::Dt, Some(t)) => {
-                    let _ = write!(out, "{:04}-{:02}-{:02}", t.year(), t.month(), t.day());
-                }
-                (PartitionColumn::Hr, Some(t)) => {
-                    let _ = write!(out, "{:02}", t.hour());
-                }
-                (PartitionColumn::Dt | PartitionColumn::Hr, None) => out.push_str(NULL_PARTITION),
-                (PartitionColumn::IdentityPoolId, _) => push_escaped(out, payload.identity_pool_id.as_str()),
-                (PartitionColumn::DatasetName, _) => push_escaped(out, payload.dataset_name.as_str()),
+            match col {
+                PartitionColumn::Dt if known => out.push_str(&self.date_text),
+                PartitionColumn::Hr if known => out.push_str(&self.hour_text),
+                PartitionColumn::Dt | PartitionColumn::Hr => out.push_str(NULL_PARTITION),
+                PartitionColumn::IdentityPoolId => push_escaped(out, payload.identity_pool_id.as_str()),
+                PartitionColumn::DatasetName => push_escaped(out, payload.dataset_name.as_str()),
             }
         }
+    }
+
+    /// Computes the texts of hour `h` (hours since the epoch); false if out of range.
+    fn set_hour(&mut self, h: i64) -> bool {
+        let Some(t) = h.checked_mul(HOUR_MS).and_then(DateTime::from_timestamp_millis) else {
+            return false;
+        };
+        self.date_text.clear();
+        self.hour_text.clear();
+        let _ = write!(self.date_text, "{:04}-{:02}-{:02}", t.year(), t.month(), t.day());
+        let _ = write!(self.hour_text, "{:02}", t.hour());
+        self.hour = Some(h);
+        true
     }
 }
 

@@ -51,10 +51,10 @@ impl Default for ReplayOptions {
             partition: PartitionSpec::default(),
             writer: WriterOptions::default(),
             workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
-            chunk_bytes: 16 * 1024 * 1024,
-            max_line_bytes: 16 * 1024 * 1024,
+            chunk_bytes: 8 * 1024 * 1024,
+            max_line_bytes: 8 * 1024 * 1024,
             batch_rows: 64 * 1024,
-            buffer_bytes: 48 * 1024 * 1024,
+            buffer_bytes: 16 * 1024 * 1024,
         }
     }
 }

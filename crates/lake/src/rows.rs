@@ -3,11 +3,10 @@
 //! The builders are reused across batches: appending a payload copies its strings straight
 //! from the (borrowed) decoded payload into the column buffers, with no per-row allocation.
 
-use std::fmt::Write as _;
 use std::sync::Arc;
 
-use arrow_array::RecordBatch;
 use arrow_array::builder::{Int32Builder, Int64Builder, StringBuilder, TimestampMillisecondBuilder};
+use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::ArrowError;
 use synclake_records::{Lineage, Payload, Position, SyncRecord};
 
@@ -122,9 +121,7 @@ impl RowsBuilder {
         match &lineage.position {
             Position::Sequence(s) => self.sequence.append_value(s),
             Position::Offset(n) | Position::Index(n) => {
-                // Writes straight into the column buffer; `append_value("")` ends the row.
-                let _ = write!(self.sequence, "{n}");
-                self.sequence.append_value("");
+                self.sequence.append_value(itoa::Buffer::new().format(*n));
             }
         }
         self.arrival.append_option(lineage.arrival_ms);
@@ -193,25 +190,30 @@ impl RowsBuilder {
         RecordBatch::try_new(
             table_schema(),
             vec![
-                Arc::new(self.pool.finish()),
-                Arc::new(self.identity.finish()),
-                Arc::new(self.dataset.finish()),
-                Arc::new(self.dataset_op.finish()),
+                take_str(&mut self.pool),
+                take_str(&mut self.identity),
+                take_str(&mut self.dataset),
+                take_str(&mut self.dataset_op),
                 Arc::new(self.dataset_sync.finish()),
                 Arc::new(self.dataset_modified.finish()),
-                Arc::new(self.payload_type.finish()),
-                Arc::new(self.key.finish()),
-                Arc::new(self.value.finish()),
-                Arc::new(self.op.finish()),
+                take_str(&mut self.payload_type),
+                take_str(&mut self.key),
+                take_str(&mut self.value),
+                take_str(&mut self.op),
                 Arc::new(self.sync.finish()),
                 Arc::new(self.modified.finish()),
                 Arc::new(self.device_modified.finish()),
-                Arc::new(self.extra.finish()),
-                Arc::new(self.source.finish()),
-                Arc::new(self.sequence.finish()),
+                take_str(&mut self.extra),
+                take_str(&mut self.source),
+                take_str(&mut self.sequence),
                 Arc::new(self.sub_index.finish()),
                 Arc::new(self.arrival.finish()),
             ],
         )
     }
+}
+
+/// Finishes a string column (the builder is left empty).
+fn take_str(builder: &mut StringBuilder) -> ArrayRef {
+    Arc::new(builder.finish())
 }

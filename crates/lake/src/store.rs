@@ -158,7 +158,7 @@ impl Store {
                 path,
                 key: key.to_owned(),
             },
-            BufWriter::with_capacity(256 * 1024, file),
+            BufWriter::with_capacity(64 * 1024, file),
         ))
     }
 

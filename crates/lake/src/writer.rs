@@ -21,7 +21,7 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
 use crate::error::LakeError;
-use crate::schema::DICTIONARY_COLUMNS;
+use crate::schema::{DICTIONARY_COLUMNS, col};
 use crate::store::{Spool, Store};
 
 /// Compression codec of the data files.
@@ -76,8 +76,8 @@ impl Default for WriterOptions {
             row_group_rows: 512 * 1024,
             file_rows: 10_000_000,
             file_bytes: 256 * 1024 * 1024,
-            memory_budget: 32 * 1024 * 1024,
-            max_open_files: 32,
+            memory_budget: 16 * 1024 * 1024,
+            max_open_files: 16,
         }
     }
 }
@@ -89,6 +89,10 @@ impl WriterOptions {
         let mut b = self.base_properties().set_dictionary_enabled(false);
         for col in DICTIONARY_COLUMNS {
             b = b.set_column_dictionary_enabled(ColumnPath::from(*col), true);
+        }
+        // Min/max of user values and JSON prune nothing and cost a comparison per row.
+        for col in [col::VALUE, col::EXTRA] {
+            b = b.set_column_statistics_enabled(ColumnPath::from(col), EnabledStatistics::None);
         }
         b.build()
     }

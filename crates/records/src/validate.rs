@@ -39,8 +39,11 @@ fn is_id(s: &str) -> bool {
     let Some((region, guid)) = s.split_once(':') else {
         return false;
     };
+    // `\w` as in the service's (Java) pattern: ASCII word characters.
     !region.is_empty()
-        && region.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
         && !guid.is_empty()
         && guid.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f' | b'-'))
 }
