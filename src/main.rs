@@ -4,9 +4,6 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = synclake::cli::Cli::parse();
     synclake::cli::logging::init(cli.log_format);

@@ -66,12 +66,12 @@ pub fn table_schema() -> SchemaRef {
     TABLE.clone()
 }
 
-/// Columns whose values repeat a lot (ids, names, enums): dictionary-encoded in Parquet.
-/// The others (values, JSON, sequence numbers, timestamps) are plain: a dictionary there costs
-/// a hash lookup per row and rarely pays.
+/// Columns whose values repeat a lot (pools, dataset names, keys, enums): dictionary-encoded
+/// in Parquet. The others (identity ids — tens of thousands per file —, values, JSON,
+/// sequence numbers, timestamps) are plain: a dictionary there costs a hash lookup per row
+/// and overflows or rarely pays.
 pub const DICTIONARY_COLUMNS: &[&str] = &[
     col::IDENTITY_POOL_ID,
-    col::IDENTITY_ID,
     col::DATASET_NAME,
     col::DATASET_OPERATION,
     col::PAYLOAD_TYPE,

@@ -90,8 +90,9 @@ impl WriterOptions {
         for col in DICTIONARY_COLUMNS {
             b = b.set_column_dictionary_enabled(ColumnPath::from(*col), true);
         }
-        // Min/max of user values and JSON prune nothing and cost a comparison per row.
-        for col in [col::VALUE, col::EXTRA] {
+        // Min/max of user values, JSON, random ids and unique sequence numbers prune nothing
+        // and cost a comparison per row.
+        for col in [col::VALUE, col::EXTRA, col::IDENTITY_ID, col::SEQUENCE_NUMBER] {
             b = b.set_column_statistics_enabled(ColumnPath::from(col), EnabledStatistics::None);
         }
         b.build()

@@ -13,6 +13,12 @@ pub enum DecodeError {
         #[source]
         source: serde_json::Error,
     },
+    /// The bytes are not UTF-8 (JSON must be).
+    #[error("invalid Cognito Streams payload: not UTF-8 (invalid byte at offset {valid_up_to})")]
+    Utf8 {
+        /// Length of the valid prefix: the offset of the first invalid byte.
+        valid_up_to: usize,
+    },
     /// `payloadType` is `S3Url` but there is no URL to fetch the records from.
     #[error("invalid Cognito Streams payload: payloadType is S3Url but kinesisSyncRecordsURL is absent")]
     S3UrlMissing,
@@ -41,6 +47,7 @@ impl DecodeError {
     pub fn kind(&self) -> &'static str {
         match self {
             DecodeError::Json { .. } => "invalid_json",
+            DecodeError::Utf8 { .. } => "invalid_utf8",
             DecodeError::S3UrlMissing => "s3url_missing",
             DecodeError::Envelope { .. } => "invalid_envelope",
             DecodeError::Base64 { .. } => "invalid_base64",

@@ -140,7 +140,7 @@ pub struct Payload<'a> {
 /// Inline|S3Url. Lenient on presence: only the pool, identity and dataset name are required,
 /// because a row with other fields null is still a fact worth keeping.
 pub fn decode_payload(data: &[u8]) -> Result<Payload<'_>, DecodeError> {
-    let payload: Payload<'_> = serde_json::from_slice(data).map_err(|source| DecodeError::Json { source })?;
+    let payload: Payload<'_> = serde_json::from_str(utf8(data)?).map_err(|source| DecodeError::Json { source })?;
     if payload.payload_type == PayloadType::S3Url && payload.records_url.is_none() {
         return Err(DecodeError::S3UrlMissing);
     }
@@ -149,7 +149,15 @@ pub fn decode_payload(data: &[u8]) -> Result<Payload<'_>, DecodeError> {
 
 /// Decodes the body behind a `kinesisSyncRecordsURL`: a JSON array of record objects.
 pub fn decode_records_body(body: &[u8]) -> Result<Vec<SyncRecord<'_>>, DecodeError> {
-    serde_json::from_slice(body).map_err(|source| DecodeError::Json { source })
+    serde_json::from_str(utf8(body)?).map_err(|source| DecodeError::Json { source })
+}
+
+/// Checks UTF-8 once for the whole input (SIMD), so the JSON parser, reading a `&str`, does
+/// not check every string again.
+fn utf8(data: &[u8]) -> Result<&str, DecodeError> {
+    simdutf8::compat::from_utf8(data).map_err(|e| DecodeError::Utf8 {
+        valid_up_to: e.valid_up_to(),
+    })
 }
 
 fn set<T, E: de::Error>(slot: &mut Option<T>, field: &'static str, value: T) -> Result<(), E> {

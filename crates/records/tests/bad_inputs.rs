@@ -34,11 +34,7 @@ const BAD: [(&str, &str, &str); 17] = [
         "missing field `key` at line 13 column 5",
         "invalid_json",
     ),
-    (
-        "non_utf8.bin",
-        "invalid unicode code point at line 1 column 231",
-        "invalid_json",
-    ),
+    ("non_utf8.bin", "not UTF-8 (invalid byte at offset 230)", "invalid_utf8"),
     ("not_json.txt", "expected value at line 1 column 1", "invalid_json"),
     (
         "op_unknown.json",
@@ -121,6 +117,8 @@ fn every_bad_fixture_is_rejected_with_a_precise_message() {
         if kind == "invalid_json" {
             assert!(matches!(err, DecodeError::Json { .. }), "{file}: {err:?}");
             assert_eq!(err.source().unwrap().to_string(), message, "{file}: source");
+        } else if kind == "invalid_utf8" {
+            assert!(matches!(err, DecodeError::Utf8 { valid_up_to: 230 }), "{file}: {err:?}");
         } else {
             assert!(matches!(err, DecodeError::S3UrlMissing), "{file}: {err:?}");
         }

@@ -256,7 +256,10 @@ fn decode_everything(bytes: &[u8]) {
         Err(e) => {
             assert!(e.to_string().starts_with("invalid Cognito Streams payload: "), "{e}");
             assert!(
-                matches!(e, DecodeError::Json { .. } | DecodeError::S3UrlMissing),
+                matches!(
+                    e,
+                    DecodeError::Json { .. } | DecodeError::Utf8 { .. } | DecodeError::S3UrlMissing
+                ),
                 "{e:?}"
             );
         }
