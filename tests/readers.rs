@@ -139,6 +139,18 @@ fn duckdb_and_pyarrow_read_the_default_dt_hr_table() {
     // Small units: several files per partition, and dead-letter and temp-looking names must
     // not be read as rows.
     replay(&input, &lake, &["--unit-mb", "1"]);
+    // A leftover of an interrupted run: a hidden spool file inside a partition.
+    let some_partition = std::fs::read_dir(lake.join(per.keys().next().unwrap()))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::write(
+        some_partition.with_file_name(".part-crashed.parquet.inprogress"),
+        b"PAR1 half a file",
+    )
+    .unwrap();
     std::fs::create_dir_all(lake.join("_dead_letters")).unwrap();
     std::fs::copy(
         fixtures().join("envelopes/lambda_kinesis_event.json"),

@@ -215,10 +215,7 @@ pub fn replay_into(args: &ReplayArgs, store: &Store) -> anyhow::Result<ReplaySum
     if let Some(w) = args.workers {
         opts.workers = w.max(1);
     }
-    let total: u64 = units
-        .iter()
-        .map(|u| u.end.min(u.file.size) - u.start.min(u.file.size))
-        .sum();
+    let total: u64 = units.iter().map(input::Unit::bytes).sum();
     tracing::info!(inputs = units.len(), bytes = total, out = %store.describe(), partition_by = %opts.partition, "replay started");
     let progress = Arc::new(Progress::default());
     let bar = (!args.no_progress).then(|| progress_bar(total));

@@ -1,10 +1,11 @@
 //! Replay inputs: finding files, telling their format, splitting them into units of work,
 //! and reading a unit line by line or as a document.
 //!
-//! A *unit* is the unit of parallelism and of file naming: a byte range of an uncompressed
-//! JSON Lines file, or a whole file otherwise. Each unit is written by one worker into its own
-//! files named after the unit's position, so a re-run over the same input (split the same way)
-//! replaces the same files.
+//! A *unit* is the unit of parallelism and of file naming: a byte range of a large
+//! uncompressed JSON Lines file, or a run of consecutive whole files (small files, gzip files,
+//! documents) of about the same size. Each unit is written by one worker into its own files
+//! named after the unit's position, so a re-run over the same input replaces the same files,
+//! and many small inputs (one Lambda event per file, say) do not make many small outputs.
 
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
@@ -38,22 +39,42 @@ pub struct InputFile {
     pub format: InputFormat,
 }
 
-/// A unit of work: `[start, end)` of a file (line-aligned when read), or all of it.
+/// A piece of one file: `[start, end)` (line-aligned when read), or all of it.
 #[derive(Debug, Clone)]
-pub struct Unit {
+pub struct Part {
     /// The file.
     pub file: Arc<InputFile>,
-    /// First byte (lines starting before it belong to the previous unit).
+    /// First byte (lines starting before it belong to the previous part).
     pub start: u64,
-    /// End byte (a line starting before it is read to its end).
+    /// End byte (a line starting before it is read to its end); `u64::MAX` for all of it.
     pub end: u64,
 }
 
+impl Part {
+    /// Bytes of the file this part covers.
+    pub fn bytes(&self) -> u64 {
+        self.end.min(self.file.size) - self.start.min(self.file.size)
+    }
+}
+
+/// A unit of work: parts read in order by one worker into one set of output files.
+#[derive(Debug, Clone)]
+pub struct Unit {
+    /// The parts, in input order; never empty.
+    pub parts: Vec<Part>,
+}
+
 impl Unit {
-    /// A name fragment unique to this unit and stable across runs: a hash of the file's key
-    /// and the unit's start offset.
+    /// A name fragment unique to this unit and stable across runs over the same input: a hash
+    /// of its first file's key and the offset where it starts.
     pub fn tag(&self) -> String {
-        format!("{:016x}-{:012}", fnv1a(self.file.key.as_bytes()), self.start)
+        let (key, start) = self.parts.first().map_or(("", 0), |p| (p.file.key.as_str(), p.start));
+        format!("{:016x}-{:012}", fnv1a(key.as_bytes()), start)
+    }
+
+    /// Input bytes the unit covers.
+    pub fn bytes(&self) -> u64 {
+        self.parts.iter().map(Part::bytes).sum()
     }
 }
 
@@ -85,7 +106,9 @@ pub fn plan(inputs: &[PathBuf], format: Option<InputFormat>, unit_bytes: u64) ->
         }
     }
     let mut seen = std::collections::HashSet::new();
-    let mut units = Vec::new();
+    let mut units: Vec<Unit> = Vec::new();
+    // Whether the last unit is a group of whole files (not a piece of a large one).
+    let mut grouping = false;
     for (path, key) in files {
         if !seen.insert(key.clone()) {
             return Err(LakeError::Location {
@@ -104,19 +127,28 @@ pub fn plan(inputs: &[PathBuf], format: Option<InputFormat>, unit_bytes: u64) ->
             while start < file.size {
                 let end = (start + size).min(file.size);
                 units.push(Unit {
-                    file: file.clone(),
-                    start,
-                    end,
+                    parts: vec![Part {
+                        file: file.clone(),
+                        start,
+                        end,
+                    }],
                 });
                 start = end;
             }
-        } else {
-            units.push(Unit {
-                file,
-                start: 0,
-                end: u64::MAX,
-            });
+            grouping = false;
+            continue;
         }
+        // Whole files join the previous unit of whole files while it is under the unit size.
+        let part = Part {
+            file,
+            start: 0,
+            end: u64::MAX,
+        };
+        match units.last_mut() {
+            Some(unit) if grouping && unit.bytes() + part.file.size <= unit_bytes => unit.parts.push(part),
+            _ => units.push(Unit { parts: vec![part] }),
+        }
+        grouping = true;
     }
     Ok(units)
 }
@@ -236,10 +268,10 @@ fn fill(reader: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
     Ok(n)
 }
 
-/// Reads the lines of a JSON Lines unit in chunks of `chunk_bytes`, each line whole, lines
+/// Reads the lines of a JSON Lines part in chunks of `chunk_bytes`, each line whole, lines
 /// longer than `max_line` reported as oversized. Whitespace-only lines are skipped.
 pub fn read_lines(
-    unit: &Unit,
+    unit: &Part,
     chunk_bytes: usize,
     max_line: usize,
     counter: Arc<AtomicU64>,

@@ -20,7 +20,7 @@ use crate::convert::{ConvertStats, Converter, Step};
 use crate::dead_letter::{DEAD_LETTER_DIR, Stage};
 use crate::error::LakeError;
 use crate::fetch::Fetcher;
-use crate::input::{LineSink, Unit, read_document, read_lines};
+use crate::input::{LineSink, Part, Unit, read_document, read_lines};
 use crate::partition::PartitionSpec;
 use crate::schema::{dead_letter_schema, table_schema};
 use crate::store::{CommitMode, Store};
@@ -117,7 +117,11 @@ pub fn replay(
     progress: &Progress,
 ) -> Result<ReplaySummary, LakeError> {
     let started = Instant::now();
-    let mut files: Vec<_> = units.iter().map(|u| Arc::as_ptr(&u.file)).collect();
+    let mut files: Vec<_> = units
+        .iter()
+        .flat_map(|u| &u.parts)
+        .map(|p| Arc::as_ptr(&p.file))
+        .collect();
     files.dedup();
     let shared = Shared {
         units,
@@ -131,10 +135,7 @@ pub fn replay(
         summary: Mutex::new(ReplaySummary {
             files_in: files.len(),
             units: units.len(),
-            bytes_in: units
-                .iter()
-                .map(|u| u.end.min(u.file.size) - u.start.min(u.file.size))
-                .sum(),
+            bytes_in: units.iter().map(Unit::bytes).sum(),
             ..Default::default()
         }),
     };
@@ -191,7 +192,7 @@ fn run_unit(shared: &Shared<'_>, unit: &Unit) -> Result<(), LakeError> {
     let tag = unit.tag();
     let mut run = UnitRun {
         shared,
-        source: &unit.file.key,
+        source: "",
         conv: Converter::new(opts.partition.clone()),
         table: PartitionedWriter::new(
             table_schema(),
@@ -209,7 +210,11 @@ fn run_unit(shared: &Shared<'_>, unit: &Unit) -> Result<(), LakeError> {
         dead_reported: 0,
         summary: ReplaySummary::default(),
     };
-    let result = run.read(unit).and_then(|()| run.finish());
+    let result = unit
+        .parts
+        .iter()
+        .try_for_each(|part| run.read(part))
+        .and_then(|()| run.finish());
     if result.is_err() {
         run.table.abort(shared.store);
         run.dead.abort(shared.store);
@@ -226,8 +231,9 @@ fn run_unit(shared: &Shared<'_>, unit: &Unit) -> Result<(), LakeError> {
     Ok(())
 }
 
-impl UnitRun<'_, '_> {
-    fn read(&mut self, unit: &Unit) -> Result<(), LakeError> {
+impl<'s> UnitRun<'s, '_> {
+    fn read(&mut self, unit: &'s Part) -> Result<(), LakeError> {
+        self.source = &unit.file.key;
         let counter = self.shared.progress.bytes_read.clone();
         if !unit.file.format.is_document() {
             let opts = self.shared.opts;

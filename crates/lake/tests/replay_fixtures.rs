@@ -325,3 +325,39 @@ fn rerun_over_the_same_input_replaces_the_same_files() {
     assert_eq!(read_table(&out).len(), rows_first, "nothing duplicated");
     assert!(first.len() > 3, "small units gave several files: {first:?}");
 }
+
+#[test]
+fn many_small_files_are_grouped_into_few_units_and_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let events = tmp.path().join("events");
+    std::fs::create_dir_all(&events).unwrap();
+    let event = std::fs::read(fixtures().join("envelopes/lambda_kinesis_event.json")).unwrap();
+    for i in 0..40 {
+        std::fs::write(events.join(format!("invocation-{i:03}.json")), &event).unwrap();
+    }
+    let out = tmp.path().join("lake");
+    let size = event.len() as u64;
+    // Room for 10 files per unit: 4 units.
+    let summary = run_replay(
+        std::slice::from_ref(&events),
+        &out,
+        None,
+        size * 10,
+        &opts(),
+        offline_fetch(),
+    );
+    assert_eq!(summary.files_in, 40);
+    assert_eq!(summary.units, 4);
+    assert_eq!(summary.stats.rows, 40 * 6);
+    assert_eq!(summary.stats.dead_letters, 40);
+    let files = data_files(&out);
+    let partitions: std::collections::BTreeSet<_> = read_table(&out).into_iter().map(|r| r.partition).collect();
+    assert_eq!(
+        files.len(),
+        4 * partitions.len(),
+        "one file per partition per unit, not per input file"
+    );
+    assert_eq!(read_dead_letters(&out).len(), 40);
+    // Lineage still names the shard of each record, whichever file it came from.
+    assert!(read_table(&out).iter().all(|r| r.source.starts_with("shardId-")));
+}
