@@ -91,6 +91,8 @@ pub struct ReplaySummary {
     pub bytes_out: u64,
     /// Wall time.
     pub elapsed: Duration,
+    /// Keys of the files committed, relative to the table root.
+    pub committed: Vec<String>,
 }
 
 /// Everything a worker needs, shared.
@@ -149,6 +151,10 @@ pub fn replay(
     });
     results.into_iter().collect::<Result<(), _>>()?;
     let mut summary = shared.summary.into_inner().unwrap_or_else(|p| p.into_inner());
+    // Files were renamed into place without an fsync each; make them all durable at once
+    // before the run reports success.
+    summary.committed.sort_unstable();
+    store.sync(summary.committed.iter().map(String::as_str))?;
     summary.elapsed = started.elapsed();
     Ok(summary)
 }
@@ -228,6 +234,7 @@ fn run_unit(shared: &Shared<'_>, unit: &Unit) -> Result<(), LakeError> {
     total.files_out += run.summary.files_out;
     total.dead_letter_files += run.summary.dead_letter_files;
     total.bytes_out += run.summary.bytes_out;
+    total.committed.extend(run.summary.committed);
     Ok(())
 }
 

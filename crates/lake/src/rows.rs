@@ -5,7 +5,8 @@
 
 use std::sync::Arc;
 
-use arrow_array::builder::{Int32Builder, Int64Builder, StringBuilder, TimestampMillisecondBuilder};
+use arrow_array::ArrowPrimitiveType;
+use arrow_array::builder::{Int32Builder, Int64Builder, PrimitiveBuilder, StringBuilder, TimestampMillisecondBuilder};
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::ArrowError;
 use synclake_records::{Lineage, Payload, Position, SyncRecord};
@@ -96,40 +97,42 @@ impl RowsBuilder {
     pub fn append(&mut self, payload: &Payload<'_>, fetched: &[SyncRecord<'_>], lineage: &Lineage<'_>) -> usize {
         let mut n = 0;
         for record in payload.records.iter().chain(fetched) {
-            self.append_dataset(payload, lineage);
             self.append_record(payload, Some(record), n);
             n += 1;
         }
         if n == 0 {
-            self.append_dataset(payload, lineage);
             self.append_record(payload, None, 0);
             n = 1;
         }
+        // Dataset-level and lineage columns repeat one value over the payload's rows: filled
+        // once per payload, column by column, rather than once per row.
+        self.append_dataset(payload, lineage, n);
         self.rows += n;
         n
     }
 
-    fn append_dataset(&mut self, p: &Payload<'_>, lineage: &Lineage<'_>) {
-        self.pool.append_value(p.identity_pool_id.as_str());
-        self.identity.append_value(p.identity_id.as_str());
-        self.dataset.append_value(p.dataset_name.as_str());
-        self.dataset_op.append_option(p.operation.map(|o| o.as_str()));
-        self.dataset_sync.append_option(p.sync_count);
-        self.dataset_modified.append_option(p.last_modified);
-        self.payload_type.append_value(p.payload_type.as_str());
-        self.source.append_value(&lineage.source);
+    fn append_dataset(&mut self, p: &Payload<'_>, lineage: &Lineage<'_>, n: usize) {
+        self.pool.append_value_n(p.identity_pool_id.as_str(), n);
+        self.identity.append_value_n(p.identity_id.as_str(), n);
+        self.dataset.append_value_n(p.dataset_name.as_str(), n);
+        append_str_n(&mut self.dataset_op, p.operation.map(|o| o.as_str()), n);
+        append_n(&mut self.dataset_sync, p.sync_count, n);
+        append_n(&mut self.dataset_modified, p.last_modified, n);
+        self.payload_type.append_value_n(p.payload_type.as_str(), n);
+        self.source.append_value_n(&lineage.source, n);
         match &lineage.position {
-            Position::Sequence(s) => self.sequence.append_value(s),
-            Position::Offset(n) | Position::Index(n) => {
-                self.sequence.append_value(itoa::Buffer::new().format(*n));
+            Position::Sequence(s) => self.sequence.append_value_n(s, n),
+            Position::Offset(o) | Position::Index(o) => {
+                self.sequence.append_value_n(itoa::Buffer::new().format(*o), n);
             }
         }
-        self.arrival.append_option(lineage.arrival_ms);
-        self.bytes += 80
-            + p.identity_pool_id.as_str().len()
-            + p.identity_id.as_str().len()
-            + p.dataset_name.as_str().len()
-            + lineage.source.len();
+        append_n(&mut self.arrival, lineage.arrival_ms, n);
+        self.bytes += n
+            * (80
+                + p.identity_pool_id.as_str().len()
+                + p.identity_id.as_str().len()
+                + p.dataset_name.as_str().len()
+                + lineage.source.len());
     }
 
     fn append_record(&mut self, p: &Payload<'_>, r: Option<&SyncRecord<'_>>, index: usize) {
@@ -210,6 +213,22 @@ impl RowsBuilder {
                 Arc::new(self.arrival.finish()),
             ],
         )
+    }
+}
+
+/// Appends `value` (or null) `n` times.
+fn append_str_n(builder: &mut StringBuilder, value: Option<&str>, n: usize) {
+    match value {
+        Some(v) => builder.append_value_n(v, n),
+        None => builder.append_nulls(n),
+    }
+}
+
+/// Appends `value` (or null) `n` times.
+fn append_n<T: ArrowPrimitiveType>(builder: &mut PrimitiveBuilder<T>, value: Option<T::Native>, n: usize) {
+    match value {
+        Some(v) => builder.append_value_n(v, n),
+        None => builder.append_nulls(n),
     }
 }
 

@@ -33,12 +33,15 @@ pub struct S3Options {
     pub path_style: bool,
 }
 
-/// What a commit does when the object is already there.
+/// What a commit does when the object is already there, and when it is durable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CommitMode {
-    /// Replace it: re-running over the same input rewrites the same files.
+    /// Replace it: re-running over the same input rewrites the same files. Locally the file
+    /// is not fsynced here: call [`Store::sync`] on the committed keys before reporting
+    /// success (one pass at the end of a run, when the kernel has written most of it back).
     Overwrite,
-    /// Fail with [`LakeError::AlreadyExists`]: the basis of exactly-once commits.
+    /// Fail with [`LakeError::AlreadyExists`]: the basis of exactly-once commits. Durable on
+    /// return (the file is fsynced before it is linked in place).
     CreateOnly,
 }
 
@@ -162,10 +165,11 @@ impl Store {
         ))
     }
 
-    /// Makes a finished spool file visible under its final key, durably.
+    /// Makes a finished spool file visible under its final key.
     ///
-    /// `file` is the spool's file, flushed. Locally: fsync, then rename (overwrite) or hard
-    /// link + unlink (create-only, atomic). On S3: one PUT, or a multipart upload.
+    /// `file` is the spool's file, flushed. Locally: rename (overwrite), or fsync then hard
+    /// link + unlink (create-only, atomic and durable). On S3: one PUT, or a multipart upload
+    /// (durable when it returns).
     pub async fn commit(&self, spool: Spool, file: File, mode: CommitMode) -> Result<u64, LakeError> {
         let size = file
             .metadata()
@@ -173,7 +177,9 @@ impl Store {
             .len();
         match self {
             Store::Local { root } => {
-                file.sync_all().map_err(LakeError::io("fsync", &spool.path))?;
+                if mode == CommitMode::CreateOnly {
+                    file.sync_all().map_err(LakeError::io("fsync", &spool.path))?;
+                }
                 drop(file);
                 let fin = root.join(&spool.key);
                 match mode {
@@ -202,6 +208,29 @@ impl Store {
                 result.map(|()| size)
             }
         }
+    }
+
+    /// Makes committed files (keys relative to the table root) and their directories durable:
+    /// fsync of each file, then of each directory once, so the renames survive a crash. A
+    /// no-op on S3, where a completed PUT is durable.
+    pub fn sync<'k>(&self, keys: impl IntoIterator<Item = &'k str>) -> Result<(), LakeError> {
+        let Store::Local { root } = self else { return Ok(()) };
+        let mut dirs = std::collections::BTreeSet::new();
+        for key in keys {
+            let path = root.join(key);
+            File::open(&path)
+                .and_then(|f| f.sync_all())
+                .map_err(LakeError::io("fsync", &path))?;
+            if let Some(dir) = path.parent() {
+                dirs.insert(dir.to_owned());
+            }
+        }
+        for dir in dirs {
+            File::open(&dir)
+                .and_then(|d| d.sync_all())
+                .map_err(LakeError::io("fsync directory", &dir))?;
+        }
+        Ok(())
     }
 
     /// Removes a spool file that will not be committed.

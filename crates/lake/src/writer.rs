@@ -90,9 +90,17 @@ impl WriterOptions {
         for col in DICTIONARY_COLUMNS {
             b = b.set_column_dictionary_enabled(ColumnPath::from(*col), true);
         }
-        // Min/max of user values, JSON, random ids and unique sequence numbers prune nothing
-        // and cost a comparison per row.
-        for col in [col::VALUE, col::EXTRA, col::IDENTITY_ID, col::SEQUENCE_NUMBER] {
+        // Min/max of user values, JSON, ids (long, with a shared prefix: a costly comparison
+        // per row) and sequence numbers prune nothing in unsorted data. Timestamps, counts,
+        // names, keys and enums keep theirs.
+        for col in [
+            col::VALUE,
+            col::EXTRA,
+            col::IDENTITY_POOL_ID,
+            col::IDENTITY_ID,
+            col::SOURCE,
+            col::SEQUENCE_NUMBER,
+        ] {
             b = b.set_column_statistics_enabled(ColumnPath::from(col), EnabledStatistics::None);
         }
         b.build()
