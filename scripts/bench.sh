@@ -11,6 +11,9 @@
 #                         is skipped
 #   SYNCLAKE_BIN          use this synclake binary instead of building one (for testing
 #                         the script itself)
+#   ROUNDS                rounds of (synclake, DuckDB), interleaved (default 3): these
+#                         machines are shared and noisy, so the figures reported are the
+#                         median wall time per tool and the median of the per-round ratios
 #
 # The input is regenerated only when the stamp says it was made for another PAYLOADS.
 # The DuckDB side reads the same JSON Lines, writes one row per sync record (one row
@@ -84,59 +87,83 @@ PY
 
 # --- synclake ---------------------------------------------------------------
 RUST_OUT="$DIR/lake-rust"
-rm -rf "$RUST_OUT"
-echo "bench.sh: synclake replay" >&2
-"$TIME" -v -o "$DIR/synclake.time" \
-  "$BIN" replay "$INPUT" --out "$RUST_OUT" --allow-file-urls --no-progress
-read -r RUST_WALL RUST_RSS < <(parse_time "$DIR/synclake.time")
-RUST_ROWS="$(count_rows "$RUST_OUT")"
+run_synclake() { # -> "wall rss_kb"
+  rm -rf "$RUST_OUT"
+  echo "bench.sh: synclake replay" >&2
+  "$TIME" -v -o "$DIR/synclake.time" \
+    "$BIN" replay "$INPUT" --out "$RUST_OUT" --allow-file-urls --no-progress >&2
+  parse_time "$DIR/synclake.time"
+}
 
 # --- DuckDB -----------------------------------------------------------------
 DUCK_OUT="$DIR/lake-duckdb"
-DUCK_WALL=""
-if have_py_module duckdb; then
-  rm -rf "$DUCK_OUT"
-  # read_ndjson auto-detects the columns; both spellings of the dataset name come
-  # out as separate columns (`dataSetName`, `datasetName_1`: DuckDB identifiers are
-  # case-insensitive), hence the COLUMNS regex in the coalesce.
-  DUCK_PY="$(cat <<'PY'
+# read_ndjson auto-detects the columns; both spellings of the dataset name come
+# out as separate columns (`dataSetName`, `datasetName_1`: DuckDB identifiers are
+# case-insensitive), hence the COLUMNS regex in the coalesce.
+DUCK_PY="$(cat <<'PY'
 import sys, duckdb
 src, out = sys.argv[1], sys.argv[2]
 q = lambda s: "'" + s.replace("'", "''") + "'"
 duckdb.sql("SET enable_progress_bar = false")
 duckdb.sql(f"""
 COPY (
-  SELECT
-    identityPoolId AS identity_pool_id,
-    identityId AS identity_id,
-    coalesce(*COLUMNS('^(?i)dataset_?name(_[0-9]+)?$')) AS dataset_name,
-    operation AS dataset_operation,
-    syncCount AS dataset_sync_count,
-    epoch_ms(lastModifiedDate) AS dataset_last_modified,
-    payloadType AS payload_type,
-    r."key" AS "key",
-    r."value" AS "value",
-    r.op AS op,
-    r.syncCount AS sync_count,
-    epoch_ms(r.lastModifiedDate) AS last_modified,
-    epoch_ms(r.deviceLastModifiedDate) AS device_last_modified,
-    strftime(epoch_ms(lastModifiedDate), '%Y-%m-%d') AS dt,
-    strftime(epoch_ms(lastModifiedDate), '%H') AS hr
-  FROM (
-    SELECT *, unnest(CASE WHEN len(coalesce(kinesisSyncRecords, [])) = 0
-                          THEN [NULL] ELSE kinesisSyncRecords END) AS r
-    FROM read_ndjson({q(src)})
-  )
+SELECT
+  identityPoolId AS identity_pool_id,
+  identityId AS identity_id,
+  coalesce(*COLUMNS('^(?i)dataset_?name(_[0-9]+)?$')) AS dataset_name,
+  operation AS dataset_operation,
+  syncCount AS dataset_sync_count,
+  epoch_ms(lastModifiedDate) AS dataset_last_modified,
+  payloadType AS payload_type,
+  r."key" AS "key",
+  r."value" AS "value",
+  r.op AS op,
+  r.syncCount AS sync_count,
+  epoch_ms(r.lastModifiedDate) AS last_modified,
+  epoch_ms(r.deviceLastModifiedDate) AS device_last_modified,
+  strftime(epoch_ms(lastModifiedDate), '%Y-%m-%d') AS dt,
+  strftime(epoch_ms(lastModifiedDate), '%H') AS hr
+FROM (
+  SELECT *, unnest(CASE WHEN len(coalesce(kinesisSyncRecords, [])) = 0
+                        THEN [NULL] ELSE kinesisSyncRecords END) AS r
+  FROM read_ndjson({q(src)})
+)
 ) TO {q(out)} (FORMAT parquet, COMPRESSION snappy, PARTITION_BY (dt, hr), OVERWRITE_OR_IGNORE)
 """)
 PY
 )"
-  echo "bench.sh: duckdb $("$PY" -c 'import duckdb; print(duckdb.__version__)') COPY" >&2
-  "$TIME" -v -o "$DIR/duckdb.time" "$PY" -c "$DUCK_PY" "$INPUT" "$DUCK_OUT"
-  read -r DUCK_WALL DUCK_RSS < <(parse_time "$DIR/duckdb.time")
-  DUCK_ROWS="$(count_rows "$DUCK_OUT")"
+run_duckdb() { # -> "wall rss_kb"
+  rm -rf "$DUCK_OUT"
+  echo "bench.sh: duckdb COPY" >&2
+  "$TIME" -v -o "$DIR/duckdb.time" "$PY" -c "$DUCK_PY" "$INPUT" "$DUCK_OUT" >&2
+  parse_time "$DIR/duckdb.time"
+}
+
+# --- rounds -------------------------------------------------------------------
+ROUNDS="${ROUNDS:-3}"
+HAVE_DUCK=""
+if have_py_module duckdb; then
+  HAVE_DUCK=1
+  echo "bench.sh: duckdb $("$PY" -c 'import duckdb; print(duckdb.__version__)'), $ROUNDS rounds" >&2
 else
   echo "bench.sh: no duckdb in $PY (run scripts/services.sh setup): DuckDB half skipped" >&2
+fi
+RUST_WALLS=(); DUCK_WALLS=(); RATIOS=(); RUST_RSS=0; DUCK_RSS=0
+for ((round = 1; round <= ROUNDS; round++)); do
+  read -r w rss < <(run_synclake)
+  RUST_WALLS+=("$w"); (( rss > RUST_RSS )) && RUST_RSS=$rss
+  if [[ -n "$HAVE_DUCK" ]]; then
+    read -r dw drss < <(run_duckdb)
+    DUCK_WALLS+=("$dw"); (( drss > DUCK_RSS )) && DUCK_RSS=$drss
+    RATIOS+=("$(awk -v d="$dw" -v r="$w" 'BEGIN { printf "%.2f", (r > 0) ? d / r : 0 }')")
+  fi
+done
+median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+RUST_WALL="$(median "${RUST_WALLS[@]}")"
+RUST_ROWS="$(count_rows "$RUST_OUT")"
+if [[ -n "$HAVE_DUCK" ]]; then
+  DUCK_WALL="$(median "${DUCK_WALLS[@]}")"
+  DUCK_ROWS="$(count_rows "$DUCK_OUT")"
 fi
 
 # --- report -----------------------------------------------------------------
@@ -155,9 +182,9 @@ echo "input: $INPUT ($WANT, $S3_FILES S3Url bodies in $DIR/s3)"
 printf "%-9s %10s %10s %9s %12s %12s %8s %12s\n" \
   tool "input MB" payloads "wall s" "payloads/s" "rows/s" "MB/s" "peak RSS MB"
 row synclake "$RUST_WALL" "$RUST_RSS" "$RUST_ROWS"
-if [[ -n "$DUCK_WALL" ]]; then
+if [[ -n "$HAVE_DUCK" ]]; then
   row duckdb "$DUCK_WALL" "$DUCK_RSS" "$DUCK_ROWS"
   echo "rows: synclake $RUST_ROWS, duckdb $DUCK_ROWS (duckdb does not fetch S3Url bodies)"
-  awk -v d="$DUCK_WALL" -v r="$RUST_WALL" 'BEGIN {
-    printf "duckdb_wall / synclake_wall = %.2f\n", (r > 0) ? d / r : 0 }'
+  echo "synclake walls: ${RUST_WALLS[*]}; duckdb walls: ${DUCK_WALLS[*]}"
+  echo "duckdb_wall / synclake_wall per round: ${RATIOS[*]}; median $(median "${RATIOS[@]}")"
 fi

@@ -118,9 +118,10 @@ pub fn plan(inputs: &[PathBuf], format: Option<InputFormat>, unit_bytes: u64) ->
         }
         let file = Arc::new(inspect(&path, key, format)?);
         let splittable = !file.gzip && !file.format.is_document();
-        if splittable && file.size > unit_bytes {
-            // An even number of equal units keeps two (or any even number of) workers busy to
-            // the end; the split depends on the file's size alone, so names stay stable.
+        if splittable && file.size > unit_bytes / 4 {
+            // An even number (at least two) of equal units keeps two (or any even number of)
+            // workers busy to the end; the split depends on the file's size alone, so names
+            // stay stable.
             let n = file.size.div_ceil(unit_bytes).next_multiple_of(2);
             let size = file.size.div_ceil(n);
             let mut start = 0;
