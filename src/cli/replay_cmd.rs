@@ -63,11 +63,11 @@ pub struct TableArgs {
     #[arg(long, default_value_t = 10_000_000)]
     pub file_rows: usize,
     /// Roll a file once it holds about this many MiB.
-    #[arg(long, default_value_t = 256)]
-    pub file_mb: usize,
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=65536))]
+    pub file_mb: u64,
     /// Memory (MiB) each worker's open files may buffer before row groups are flushed.
-    #[arg(long, default_value_t = 16)]
-    pub memory_mb: usize,
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=65536))]
+    pub memory_mb: u64,
     /// Most files each worker keeps open; the least recently used is sealed beyond it.
     #[arg(long, default_value_t = 16)]
     pub max_open_files: usize,
@@ -89,8 +89,8 @@ impl TableArgs {
             codec: self.compression,
             row_group_rows: self.row_group_rows.max(1),
             file_rows: self.file_rows.max(1),
-            file_bytes: self.file_mb.max(1) * 1024 * 1024,
-            memory_budget: self.memory_mb.max(1) * 1024 * 1024,
+            file_bytes: mib(self.file_mb),
+            memory_budget: mib(self.memory_mb),
             max_open_files: self.max_open_files.max(1),
         }
     }
@@ -114,8 +114,8 @@ pub struct FetchArgs {
     #[arg(long, default_value_t = 30)]
     pub fetch_timeout_secs: u64,
     /// Largest S3Url body accepted, MiB.
-    #[arg(long, default_value_t = 64)]
-    pub fetch_max_mb: usize,
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub fetch_max_mb: u64,
     /// Attempts per S3Url fetch (transient errors are retried with backoff).
     #[arg(long, default_value_t = 4)]
     pub fetch_attempts: u32,
@@ -129,7 +129,7 @@ impl FetchArgs {
     pub fn fetcher(&self) -> anyhow::Result<Fetcher> {
         Fetcher::new(FetchOptions {
             timeout: Duration::from_secs(self.fetch_timeout_secs.max(1)),
-            max_bytes: self.fetch_max_mb.max(1) * 1024 * 1024,
+            max_bytes: mib(self.fetch_max_mb),
             attempts: self.fetch_attempts.max(1),
             allow_file_urls: self.allow_file_urls,
             ..FetchOptions::default()
@@ -158,16 +158,16 @@ pub struct ReplayArgs {
     pub workers: Option<usize>,
     /// Split uncompressed JSON Lines files into units of this many MiB (units are written in
     /// parallel, each into its own files; the same split gives the same file names).
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=1048576))]
     pub unit_mb: u64,
     /// Memory (MiB) each worker's buffered rows may take before the largest partitions are
     /// written (small partitions are otherwise held until the end of the unit).
-    #[arg(long, default_value_t = 16)]
-    pub buffer_mb: usize,
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=65536))]
+    pub buffer_mb: u64,
     /// Longest JSON Lines line accepted, MiB; longer lines go to the dead letters (their
     /// first bytes kept).
-    #[arg(long, default_value_t = 8)]
-    pub max_line_mb: usize,
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub max_line_mb: u64,
     /// No progress bar.
     #[arg(long)]
     pub no_progress: bool,
@@ -198,7 +198,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
 
 /// Plans and runs a replay into `store`, with a progress bar on a terminal.
 pub fn replay_into(args: &ReplayArgs, store: &Store) -> anyhow::Result<ReplaySummary> {
-    let units = input::plan(&args.inputs, args.format.format(), args.unit_mb.max(1) * 1024 * 1024)?;
+    let units = input::plan(&args.inputs, args.format.format(), args.unit_mb * 1024 * 1024)?;
     let fetcher = args.fetch.fetcher()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -210,8 +210,8 @@ pub fn replay_into(args: &ReplayArgs, store: &Store) -> anyhow::Result<ReplaySum
         writer: args.table.writer_options(),
         ..ReplayOptions::default()
     };
-    opts.buffer_bytes = args.buffer_mb.max(1) * 1024 * 1024;
-    opts.max_line_bytes = args.max_line_mb.max(1) * 1024 * 1024;
+    opts.buffer_bytes = mib(args.buffer_mb);
+    opts.max_line_bytes = mib(args.max_line_mb);
     if let Some(w) = args.workers {
         opts.workers = w.max(1);
     }
@@ -242,6 +242,11 @@ pub fn replay_into(args: &ReplayArgs, store: &Store) -> anyhow::Result<ReplaySum
         let _ = t.join();
     }
     Ok(result?)
+}
+
+/// MiB → bytes; the flags' ranges keep this far from overflow.
+fn mib(n: u64) -> usize {
+    usize::try_from(n.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX)
 }
 
 fn progress_bar(total: u64) -> ProgressBar {

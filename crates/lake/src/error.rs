@@ -17,6 +17,18 @@ pub enum LakeError {
         #[source]
         source: std::io::Error,
     },
+    /// An input file could not be read to its end (a truncated gzip stream, an I/O error).
+    /// Replay keeps what was read, records the failure as a dead letter and carries on.
+    #[error("{op} {path}: {source}")]
+    Input {
+        /// What was being done.
+        op: &'static str,
+        /// The input file.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
     /// Parquet encoding failed.
     #[error("writing Parquet file {key}: {source}")]
     Parquet {
@@ -76,5 +88,10 @@ impl LakeError {
     pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> LakeError {
         let path = path.into();
         move |source| LakeError::Io { op, path, source }
+    }
+
+    pub(crate) fn input(op: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> LakeError {
+        let path = path.into();
+        move |source| LakeError::Input { op, path, source }
     }
 }

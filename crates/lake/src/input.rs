@@ -37,6 +37,9 @@ pub struct InputFile {
     pub gzip: bool,
     /// Its format.
     pub format: InputFormat,
+    /// A hash of its name, size and first bytes: two different files with the same name (say
+    /// `stream.jsonl` from two days) never get the same output names.
+    pub fingerprint: u64,
 }
 
 /// A piece of one file: `[start, end)` (line-aligned when read), or all of it.
@@ -65,11 +68,11 @@ pub struct Unit {
 }
 
 impl Unit {
-    /// A name fragment unique to this unit and stable across runs over the same input: a hash
-    /// of its first file's key and the offset where it starts.
+    /// A name fragment unique to this unit and stable across runs over the same input: its
+    /// first file's fingerprint and the offset where it starts.
     pub fn tag(&self) -> String {
-        let (key, start) = self.parts.first().map_or(("", 0), |p| (p.file.key.as_str(), p.start));
-        format!("{:016x}-{:012}", fnv1a(key.as_bytes()), start)
+        let (fingerprint, start) = self.parts.first().map_or((0, 0), |p| (p.file.fingerprint, p.start));
+        format!("{fingerprint:016x}-{start:012}")
     }
 
     /// Input bytes the unit covers.
@@ -177,10 +180,14 @@ fn walk(dir: &Path, prefix: &str, out: &mut Vec<(PathBuf, String)>) -> Result<()
 }
 
 fn inspect(path: &Path, key: String, format: Option<InputFormat>) -> Result<InputFile, LakeError> {
-    let mut file = File::open(path).map_err(LakeError::io("open input", path))?;
+    let file = File::open(path).map_err(LakeError::io("open input", path))?;
     let size = file.metadata().map_err(LakeError::io("stat input", path))?.len();
-    let mut magic = [0u8; 2];
-    let gzip = file.read_exact(&mut magic).is_ok() && magic == [0x1f, 0x8b];
+    let mut raw_head = Vec::with_capacity(HEAD_BYTES);
+    file.take(HEAD_BYTES as u64)
+        .read_to_end(&mut raw_head)
+        .map_err(LakeError::io("read input", path))?;
+    let gzip = raw_head.starts_with(&[0x1f, 0x8b]);
+    let fingerprint = fnv1a(&[key.as_bytes(), &[0], &size.to_le_bytes(), &raw_head].concat());
     let format = match format {
         Some(f) => f,
         None => {
@@ -205,6 +212,7 @@ fn inspect(path: &Path, key: String, format: Option<InputFormat>) -> Result<Inpu
         size,
         gzip,
         format,
+        fingerprint,
     })
 }
 
@@ -225,7 +233,7 @@ impl<R: Read> Read for Counting<R> {
 }
 
 fn open_reader(path: &Path, gzip: bool, counter: Option<Arc<AtomicU64>>) -> Result<Box<dyn Read + Send>, LakeError> {
-    let file = File::open(path).map_err(LakeError::io("open input", path))?;
+    let file = File::open(path).map_err(LakeError::input("open input", path))?;
     let counted = Counting { inner: file, counter };
     Ok(if gzip {
         Box::new(MultiGzDecoder::new(BufReader::with_capacity(256 * 1024, counted)))
@@ -240,7 +248,7 @@ pub fn read_document(path: &Path, gzip: bool, counter: Option<Arc<AtomicU64>>) -
     open_reader(path, gzip, counter)?
         .take(MAX_DOCUMENT_BYTES)
         .read_to_end(&mut out)
-        .map_err(LakeError::io("read input", path))?;
+        .map_err(LakeError::input("read input", path))?;
     Ok(out)
 }
 
@@ -256,17 +264,18 @@ pub trait LineSink {
 }
 
 /// Fills `buf` from `reader` until it is full or the input ends; returns the bytes read.
-fn fill(reader: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
+/// On an error, also returns what was read before it, so that complete lines are not lost.
+fn fill(reader: &mut dyn Read, buf: &mut [u8]) -> (usize, Option<std::io::Error>) {
     let mut n = 0;
     while n < buf.len() {
         match reader.read(&mut buf[n..]) {
             Ok(0) => break,
             Ok(k) => n += k,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+            Err(e) => return (n, Some(e)),
         }
     }
-    Ok(n)
+    (n, None)
 }
 
 /// Reads the lines of a JSON Lines part in chunks of `chunk_bytes`, each line whole, lines
@@ -281,10 +290,10 @@ pub fn read_lines(
     let path = &unit.file.path;
     let mid_file = !unit.file.gzip && unit.start > 0;
     let mut reader: Box<dyn Read + Send> = if mid_file {
-        let mut f = File::open(path).map_err(LakeError::io("open input", path))?;
+        let mut f = File::open(path).map_err(LakeError::input("open input", path))?;
         // One byte early, to learn whether `start` begins a line.
         f.seek(SeekFrom::Start(unit.start - 1))
-            .map_err(LakeError::io("seek input", path))?;
+            .map_err(LakeError::input("seek input", path))?;
         Box::new(Counting {
             inner: f,
             counter: Some(counter),
@@ -300,7 +309,7 @@ pub fn read_lines(
     let mut skipping = mid_file;
     let mut filled = 0usize;
     loop {
-        let n = fill(&mut reader, &mut buf[filled..]).map_err(LakeError::io("read input", path))?;
+        let (n, failed) = fill(&mut reader, &mut buf[filled..]);
         let eof = filled + n < buf.len();
         filled += n;
         let mut pos = 0usize;
@@ -317,6 +326,12 @@ pub fn read_lines(
                 }
             }
             pos += nl + 1;
+        }
+        if let Some(e) = failed {
+            // The complete lines read before the failure are delivered; the rest of the file,
+            // from the incomplete line on, is reported by the caller.
+            sink.chunk_done()?;
+            return Err(LakeError::input("read input", path)(e));
         }
         let offset = base + pos as u64;
         let rest = &buf[pos..filled];

@@ -239,7 +239,27 @@ fn run_unit(shared: &Shared<'_>, unit: &Unit) -> Result<(), LakeError> {
 }
 
 impl<'s> UnitRun<'s, '_> {
-    fn read(&mut self, unit: &'s Part) -> Result<(), LakeError> {
+    /// Reads one part; an input that cannot be read to its end becomes a dead letter (what
+    /// was read before the failure is kept).
+    fn read(&mut self, part: &'s Part) -> Result<(), LakeError> {
+        match self.read_part(part) {
+            Err(e @ LakeError::Input { .. }) => {
+                let record = SourceRecord {
+                    data: Cow::Borrowed(&[]),
+                    lineage: Lineage {
+                        source: Cow::Borrowed(self.source),
+                        position: Position::Offset(part.start),
+                        arrival_ms: None,
+                    },
+                };
+                self.conv.reject(&record, Stage::Envelope, "input_unreadable", &e);
+                self.flush(false)
+            }
+            other => other,
+        }
+    }
+
+    fn read_part(&mut self, unit: &'s Part) -> Result<(), LakeError> {
         self.source = &unit.file.key;
         let counter = self.shared.progress.bytes_read.clone();
         if !unit.file.format.is_document() {
@@ -268,7 +288,8 @@ impl<'s> UnitRun<'s, '_> {
             }
             Err(e) => self.conv.reject(&whole, Stage::Envelope, e.kind(), &e),
         }
-        Ok(())
+        // A unit may group many documents: keep memory bounded between them.
+        self.flush(false)
     }
 
     fn push(&mut self, record: &SourceRecord<'_>) {
@@ -318,11 +339,15 @@ impl<'s> UnitRun<'s, '_> {
         Ok(())
     }
 
-    fn commit(&self, sealed: SealedFile) -> Result<u64, LakeError> {
+    fn commit(&mut self, sealed: SealedFile) -> Result<u64, LakeError> {
         let store = self.shared.store;
-        self.shared
+        let key = sealed.spool.key.clone();
+        let size = self
+            .shared
             .runtime
-            .block_on(store.commit(sealed.spool, sealed.file, CommitMode::Overwrite))
+            .block_on(store.commit(sealed.spool, sealed.file, CommitMode::Overwrite))?;
+        self.summary.committed.push(key);
+        Ok(size)
     }
 
     fn finish(&mut self) -> Result<(), LakeError> {

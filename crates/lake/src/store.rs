@@ -274,6 +274,20 @@ async fn upload(store: &dyn ObjectStore, path: &Path, key: &str, size: u64, mode
             source,
         })?;
     let mut writer = WriteMultipart::new_with_chunk_size(upload, 8 * 1024 * 1024);
+    if let Err(e) = upload_parts(&mut writer, path, key).await {
+        // Uploaded parts are billed until the upload is aborted.
+        let _ = writer.abort().await;
+        return Err(e);
+    }
+    writer.finish().await.map_err(|source| LakeError::Store {
+        op: "complete multipart upload",
+        key: key.into(),
+        source,
+    })?;
+    Ok(())
+}
+
+async fn upload_parts(writer: &mut WriteMultipart, path: &Path, key: &str) -> Result<(), LakeError> {
     let mut file = tokio::fs::File::open(path)
         .await
         .map_err(LakeError::io("open spool file", path))?;
@@ -284,7 +298,7 @@ async fn upload(store: &dyn ObjectStore, path: &Path, key: &str, size: u64, mode
             .await
             .map_err(LakeError::io("read spool file", path))?;
         if n == 0 {
-            break;
+            return Ok(());
         }
         writer.wait_for_capacity(4).await.map_err(|source| LakeError::Store {
             op: "upload part",
@@ -293,10 +307,4 @@ async fn upload(store: &dyn ObjectStore, path: &Path, key: &str, size: u64, mode
         })?;
         writer.write(&buf[..n]);
     }
-    writer.finish().await.map_err(|source| LakeError::Store {
-        op: "complete multipart upload",
-        key: key.into(),
-        source,
-    })?;
-    Ok(())
 }

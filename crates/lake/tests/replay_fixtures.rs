@@ -57,6 +57,11 @@ fn stream_jsonl_becomes_rows_with_lineage_and_s3url_records() {
     assert_eq!(summary.stats.s3url_fetched, 1);
     assert_eq!(summary.stats.recordless, 1);
     assert_eq!(summary.stats.dead_letters, 0);
+    assert_eq!(
+        summary.committed.len() as u64,
+        summary.files_out + summary.dead_letter_files,
+        "every committed file is made durable at the end"
+    );
     let rows = read_table(&out);
     assert_eq!(rows.len(), 15);
     // Every row is in the partition of its dataset's lastModifiedDate.
@@ -360,4 +365,91 @@ fn many_small_files_are_grouped_into_few_units_and_files() {
     assert_eq!(read_dead_letters(&out).len(), 40);
     // Lineage still names the shard of each record, whichever file it came from.
     assert!(read_table(&out).iter().all(|r| r.source.starts_with("shardId-")));
+}
+
+#[test]
+fn same_named_inputs_from_different_runs_never_overwrite_each_other() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lines: Vec<String> = std::fs::read_to_string(fixtures().join("envelopes/stream.jsonl"))
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    let day1 = tmp.path().join("day1");
+    let day2 = tmp.path().join("day2");
+    std::fs::create_dir_all(&day1).unwrap();
+    std::fs::create_dir_all(&day2).unwrap();
+    // Same name, same partitions, different content.
+    std::fs::write(day1.join("stream.jsonl"), format!("{}\n", lines[0])).unwrap();
+    std::fs::write(day2.join("stream.jsonl"), format!("{}\n{}\n", lines[0], lines[2])).unwrap();
+    let out = tmp.path().join("lake");
+    let a = run_replay(
+        &[day1.join("stream.jsonl")],
+        &out,
+        None,
+        1 << 30,
+        &opts(),
+        offline_fetch(),
+    );
+    let b = run_replay(
+        &[day2.join("stream.jsonl")],
+        &out,
+        None,
+        1 << 30,
+        &opts(),
+        offline_fetch(),
+    );
+    assert_eq!(read_table(&out).len() as u64, a.stats.rows + b.stats.rows);
+    // And the same input again replaces its own files.
+    run_replay(
+        &[day2.join("stream.jsonl")],
+        &out,
+        None,
+        1 << 30,
+        &opts(),
+        offline_fetch(),
+    );
+    assert_eq!(read_table(&out).len() as u64, a.stats.rows + b.stats.rows);
+}
+
+#[test]
+fn a_truncated_gzip_input_keeps_what_was_read_and_the_run_goes_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plain = stream_with_local_s3url(tmp.path());
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    // Enough lines that the readable prefix holds complete ones.
+    for _ in 0..200 {
+        enc.write_all(&std::fs::read(&plain).unwrap()).unwrap();
+    }
+    let gz = enc.finish().unwrap();
+    let inputs = tmp.path().join("inputs");
+    std::fs::create_dir_all(&inputs).unwrap();
+    std::fs::write(inputs.join("a-truncated.jsonl.gz"), &gz[..gz.len() / 2]).unwrap();
+    std::fs::copy(&plain, inputs.join("b-intact.jsonl")).unwrap();
+    let out = tmp.path().join("lake");
+    // One unit per file.
+    let summary = run_replay(&[inputs], &out, None, 64, &opts(), offline_fetch());
+    let dead = read_dead_letters(&out);
+    let unreadable: Vec<_> = dead.iter().filter(|d| d.error_kind == "input_unreadable").collect();
+    assert_eq!(unreadable.len(), 1, "{dead:?}");
+    assert_eq!(unreadable[0].source, "inputs/a-truncated.jsonl.gz");
+    assert!(
+        unreadable[0].error.contains("a-truncated.jsonl.gz"),
+        "{}",
+        unreadable[0].error
+    );
+    let rows = read_table(&out);
+    assert_eq!(
+        rows.iter().filter(|r| r.source == "inputs/b-intact.jsonl").count(),
+        15,
+        "the next file converts"
+    );
+    assert!(
+        rows.iter()
+            .filter(|r| r.source == "inputs/a-truncated.jsonl.gz")
+            .count()
+            > 15,
+        "the readable prefix is kept"
+    );
+    assert_eq!(summary.stats.rows as usize, rows.len());
 }
