@@ -189,3 +189,20 @@ fn partition_values_with_colons_read_back_identical() {
     );
     check(&lake, "identity_pool_id,dataset_name", &per, &values);
 }
+
+#[test]
+fn readers_accept_a_table_with_out_of_range_timestamps() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixtures().join("payloads/inline_docs_spelling.json")).unwrap()).unwrap();
+    v["kinesisSyncRecords"][0]["deviceLastModifiedDate"] = 1_700_000_000_000_000_000i64.into();
+    v["kinesisSyncRecords"][1]["lastModifiedDate"] = (-100_000_000_000_000i64).into();
+    let input = tmp.path().join("odd.jsonl");
+    std::fs::write(&input, format!("{v}\n")).unwrap();
+    let lake = tmp.path().join("lake");
+    replay(&input, &lake, &[]);
+    let got = read_with_python(&lake, "dt,hr");
+    for reader in ["duckdb", "pyarrow"] {
+        assert_eq!(got[reader]["rows"], 3, "{reader} reads every row");
+    }
+}

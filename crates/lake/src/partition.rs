@@ -133,7 +133,7 @@ impl PartitionRenderer {
     /// [`PartitionSpec::render`].
     pub fn render(&mut self, payload: &Payload<'_>, out: &mut String) {
         out.clear();
-        let hour = payload.last_modified.map(|ms| ms.div_euclid(HOUR_MS));
+        let hour = crate::schema::timestamp_in_range(payload.last_modified).map(|ms| ms.div_euclid(HOUR_MS));
         let known = hour.is_some_and(|h| self.hour == Some(h) || self.set_hour(h));
         for (i, col) in self.spec.0.iter().enumerate() {
             if i > 0 {

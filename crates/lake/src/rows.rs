@@ -11,7 +11,7 @@ use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::ArrowError;
 use synclake_records::{Lineage, Payload, Position, SyncRecord};
 
-use crate::schema::{UTC, table_schema};
+use crate::schema::{UTC, table_schema, timestamp_in_range};
 
 /// Column builders for the table's rows; [`RowsBuilder::finish`] yields a batch and resets.
 pub struct RowsBuilder {
@@ -117,7 +117,7 @@ impl RowsBuilder {
         self.dataset.append_value_n(p.dataset_name.as_str(), n);
         append_str_n(&mut self.dataset_op, p.operation.map(|o| o.as_str()), n);
         append_n(&mut self.dataset_sync, p.sync_count, n);
-        append_n(&mut self.dataset_modified, p.last_modified, n);
+        append_n(&mut self.dataset_modified, timestamp_in_range(p.last_modified), n);
         self.payload_type.append_value_n(p.payload_type.as_str(), n);
         self.source.append_value_n(&lineage.source, n);
         match &lineage.position {
@@ -152,17 +152,32 @@ impl RowsBuilder {
         self.value.append_option(value);
         self.op.append_option(r.op.map(|o| o.as_str()));
         self.sync.append_option(r.sync_count);
-        self.modified.append_option(r.last_modified);
-        self.device_modified.append_option(r.device_last_modified);
+        self.modified.append_option(timestamp_in_range(r.last_modified));
+        self.device_modified
+            .append_option(timestamp_in_range(r.device_last_modified));
         self.sub_index.append_value(i32::try_from(index).unwrap_or(i32::MAX));
         self.bytes += r.key.as_str().len() + value.map_or(0, str::len);
         self.append_extra(p, Some(r));
     }
 
-    /// `extra` is `{"payload":{…},"record":{…}}` with only the parts that have fields, or null.
+    /// `extra` is `{"payload":{…},"record":{…},"out_of_range":{…}}` with only the parts that
+    /// have fields, or null. `out_of_range` holds timestamps the columns cannot (null there).
     fn append_extra(&mut self, p: &Payload<'_>, r: Option<&SyncRecord<'_>>) {
         let record_extra = r.map(|r| &r.extra).filter(|e| !e.is_empty());
-        if p.extra.is_empty() && record_extra.is_none() {
+        let outside = |v: Option<i64>| v.filter(|_| timestamp_in_range(v).is_none());
+        let out_of_range = [
+            ("lastModifiedDate", outside(p.last_modified)),
+            (
+                "kinesisSyncRecords.lastModifiedDate",
+                r.and_then(|r| outside(r.last_modified)),
+            ),
+            (
+                "kinesisSyncRecords.deviceLastModifiedDate",
+                r.and_then(|r| outside(r.device_last_modified)),
+            ),
+        ];
+        let any_outside = out_of_range.iter().any(|(_, v)| v.is_some());
+        if p.extra.is_empty() && record_extra.is_none() && !any_outside {
             self.extra.append_null();
             return;
         }
@@ -179,6 +194,24 @@ impl RowsBuilder {
             }
             self.scratch.push_str("\"record\":{");
             e.write_members(&mut self.scratch);
+            self.scratch.push('}');
+        }
+        if any_outside {
+            if self.scratch.len() > 1 {
+                self.scratch.push(',');
+            }
+            self.scratch.push_str("\"out_of_range\":{");
+            let mut first = true;
+            for (name, v) in out_of_range.iter().filter_map(|(n, v)| v.map(|v| (n, v))) {
+                if !first {
+                    self.scratch.push(',');
+                }
+                first = false;
+                self.scratch.push('"');
+                self.scratch.push_str(name);
+                self.scratch.push_str("\":");
+                self.scratch.push_str(itoa::Buffer::new().format(v));
+            }
             self.scratch.push('}');
         }
         self.scratch.push('}');

@@ -10,6 +10,13 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 /// Time zone of every timestamp column: the service's clocks are epoch milliseconds, UTC.
 pub const UTC: &str = "UTC";
 
+/// A timestamp readers can hold (years 1..=9999: DuckDB refuses a whole file with one beyond
+/// its microsecond range, e.g. a device date sent in nanoseconds), or None. Values outside are
+/// kept in `extra`.
+pub fn timestamp_in_range(ms: Option<i64>) -> Option<i64> {
+    ms.filter(|&v| synclake_records::validate::timestamp_ok(v))
+}
+
 fn ts() -> DataType {
     DataType::Timestamp(TimeUnit::Millisecond, Some(UTC.into()))
 }

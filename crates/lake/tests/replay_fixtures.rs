@@ -453,3 +453,42 @@ fn a_truncated_gzip_input_keeps_what_was_read_and_the_run_goes_on() {
     );
     assert_eq!(summary.stats.rows as usize, rows.len());
 }
+
+#[test]
+fn timestamps_readers_cannot_hold_become_null_and_are_kept_in_extra() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixtures().join("payloads/inline_docs_spelling.json")).unwrap()).unwrap();
+    // A client that sent nanoseconds, and a dataset date far beyond year 9999.
+    v["kinesisSyncRecords"][0]["deviceLastModifiedDate"] = 1_700_000_000_000_000_000i64.into();
+    let mut far = v.clone();
+    far["lastModifiedDate"] = 300_000_000_000_000i64.into();
+    let input = tmp.path().join("odd.jsonl");
+    std::fs::write(&input, format!("{v}\n{far}\n")).unwrap();
+    let out = tmp.path().join("lake");
+    let summary = run_replay(&[input], &out, None, 1 << 30, &opts(), offline_fetch());
+    assert_eq!(summary.stats.dead_letters, 0, "kept as rows, not dropped");
+    let rows = read_table(&out);
+    assert_eq!(rows.len(), 6);
+    let first = rows
+        .iter()
+        .find(|r| r.sequence_number == "0" && r.sub_index == Some(0))
+        .unwrap();
+    assert_eq!(first.device_last_modified, None);
+    let extra: serde_json::Value = serde_json::from_str(first.extra.as_deref().unwrap()).unwrap();
+    assert_eq!(
+        extra["out_of_range"]["kinesisSyncRecords.deviceLastModifiedDate"],
+        1_700_000_000_000_000_000i64
+    );
+    let far_rows: Vec<_> = rows.iter().filter(|r| r.sequence_number != "0").collect();
+    assert_eq!(far_rows.len(), 3);
+    for r in far_rows {
+        assert_eq!(
+            r.partition,
+            "dt=__HIVE_DEFAULT_PARTITION__/hr=__HIVE_DEFAULT_PARTITION__"
+        );
+        assert_eq!(r.dataset_last_modified, None);
+        let extra: serde_json::Value = serde_json::from_str(r.extra.as_deref().unwrap()).unwrap();
+        assert_eq!(extra["out_of_range"]["lastModifiedDate"], 300_000_000_000_000i64);
+    }
+}

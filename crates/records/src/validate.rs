@@ -18,6 +18,16 @@ pub const MAX_KEY_CHARS: usize = 1024;
 pub const MAX_VALUE_CHARS: usize = 1_048_575;
 /// Most records a dataset may hold (default limit).
 pub const MAX_RECORDS: usize = 1024;
+/// Earliest timestamp a table can hold: 0001-01-01T00:00:00Z, in epoch milliseconds.
+pub const TIMESTAMP_MIN_MS: i64 = -62_135_596_800_000;
+/// Latest timestamp a table can hold: 9999-12-31T23:59:59.999Z, in epoch milliseconds.
+pub const TIMESTAMP_MAX_MS: i64 = 253_402_300_799_999;
+
+/// Whether an epoch-milliseconds timestamp lies in years 1..=9999 (a value beyond, such as a
+/// date sent in nanoseconds, is no time the service wrote).
+pub fn timestamp_ok(ms: i64) -> bool {
+    (TIMESTAMP_MIN_MS..=TIMESTAMP_MAX_MS).contains(&ms)
+}
 
 /// One broken rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,6 +91,9 @@ pub fn validate(payload: &Payload<'_>, fetched: &[SyncRecord<'_>]) -> Vec<Violat
     if payload.sync_count.is_some_and(|c| c < 0) {
         flag("syncCount".into(), "negative");
     }
+    if payload.last_modified.is_some_and(|t| !timestamp_ok(t)) {
+        flag("lastModifiedDate".into(), "outside years 1-9999");
+    }
     let count = payload.records.len() + fetched.len();
     if count > MAX_RECORDS {
         flag("kinesisSyncRecords".into(), "more than 1024 records");
@@ -101,6 +114,18 @@ pub fn validate(payload: &Payload<'_>, fetched: &[SyncRecord<'_>]) -> Vec<Violat
         }
         if r.sync_count.is_some_and(|c| c < 0) {
             flag(format!("kinesisSyncRecords[{i}].syncCount"), "negative");
+        }
+        if r.last_modified.is_some_and(|t| !timestamp_ok(t)) {
+            flag(
+                format!("kinesisSyncRecords[{i}].lastModifiedDate"),
+                "outside years 1-9999",
+            );
+        }
+        if r.device_last_modified.is_some_and(|t| !timestamp_ok(t)) {
+            flag(
+                format!("kinesisSyncRecords[{i}].deviceLastModifiedDate"),
+                "outside years 1-9999",
+            );
         }
     }
     out

@@ -315,14 +315,25 @@ proptest! {
         prop_assume!(!s3url_without_url(&v));
         let p = decode_payload(&bytes).unwrap();
         // Ids, dataset names and keys are generated within the rules; only negative sync
-        // counts (and too many records, never generated) can break one.
+        // counts, timestamps outside years 1..=9999 (and too many records, never generated)
+        // can break one.
+        let outside = |t: Option<i64>| t.is_some_and(|t| !synclake_records::validate::timestamp_ok(t));
         let mut want = Vec::new();
         if p.sync_count.is_some_and(|c| c < 0) {
             want.push(("syncCount".to_owned(), "negative"));
         }
+        if outside(p.last_modified) {
+            want.push(("lastModifiedDate".to_owned(), "outside years 1-9999"));
+        }
         for (i, r) in p.records.iter().enumerate() {
             if r.sync_count.is_some_and(|c| c < 0) {
                 want.push((format!("kinesisSyncRecords[{i}].syncCount"), "negative"));
+            }
+            if outside(r.last_modified) {
+                want.push((format!("kinesisSyncRecords[{i}].lastModifiedDate"), "outside years 1-9999"));
+            }
+            if outside(r.device_last_modified) {
+                want.push((format!("kinesisSyncRecords[{i}].deviceLastModifiedDate"), "outside years 1-9999"));
             }
         }
         let got: Vec<(String, &str)> = validate(&p, &[]).into_iter().map(|x| (x.field, x.rule)).collect();
