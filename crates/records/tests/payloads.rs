@@ -639,3 +639,11 @@ fn both_operations_decode() {
         ("Inline", "S3Url")
     );
 }
+
+#[test]
+fn unknown_fields_keep_numbers_no_float_can_hold() {
+    let data = br#"{"identityPoolId":"us-east-1:0f6e2b4c-1a2b-4c3d-8e9f-001122334455","identityId":"us-east-1:9a8b7c6d-5e4f-4a3b-9c2d-1e0f11223344","dataSetName":"d","huge":1e999,"kinesisSyncRecords":[{"key":"k","precise":12345678901234567890123}]}"#;
+    let p = synclake_records::decode_payload(data).unwrap();
+    assert_eq!(p.extra.0[0].1.get(), "1e999");
+    assert_eq!(p.records[0].extra.0[0].1.get(), "12345678901234567890123");
+}
