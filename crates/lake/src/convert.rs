@@ -130,7 +130,13 @@ impl Converter {
                 self.stats.s3url_fetched += 1;
                 self.append(&payload, &records, record);
             }
-            Err(e) => self.dead_letter_kind(record, Stage::Fetch, "fetched_body_invalid", &e),
+            Err(e) => {
+                // The URL will expire: the body goes with the dead letter.
+                self.stats.dead_letters += 1;
+                let kind = "fetched_body_invalid";
+                self.dead
+                    .push_with_body(&record.lineage, Stage::Fetch, kind, &e, &record.data, Some(&body));
+            }
         }
     }
 

@@ -52,6 +52,7 @@ pub struct DeadLetters {
     kind: StringBuilder,
     error: StringBuilder,
     raw: BinaryBuilder,
+    fetched: BinaryBuilder,
     truncated: BooleanBuilder,
     failed_at: TimestampMillisecondBuilder,
     rows: usize,
@@ -68,6 +69,7 @@ impl Default for DeadLetters {
             kind: StringBuilder::new(),
             error: StringBuilder::new(),
             raw: BinaryBuilder::new(),
+            fetched: BinaryBuilder::new(),
             truncated: BooleanBuilder::new(),
             failed_at: TimestampMillisecondBuilder::new().with_timezone(UTC),
             rows: 0,
@@ -80,6 +82,20 @@ impl DeadLetters {
     /// Buffers one dead letter and logs it at DEBUG (without its bytes: they are user data;
     /// callers report counts at WARN).
     pub fn push(&mut self, lineage: &Lineage<'_>, stage: Stage, kind: &str, error: &dyn std::error::Error, raw: &[u8]) {
+        self.push_with_body(lineage, stage, kind, error, raw, None);
+    }
+
+    /// Like [`push`](Self::push), also keeping the body fetched from an S3 URL that could not
+    /// be decoded: the URL expires, so this may be the only copy of those records.
+    pub fn push_with_body(
+        &mut self,
+        lineage: &Lineage<'_>,
+        stage: Stage,
+        kind: &str,
+        error: &dyn std::error::Error,
+        raw: &[u8],
+        fetched: Option<&[u8]>,
+    ) {
         let mut message = error.to_string();
         let mut cause = error.source();
         while let Some(c) = cause {
@@ -105,6 +121,8 @@ impl DeadLetters {
         self.error.append_value(&message);
         let kept = &raw[..raw.len().min(MAX_RAW_BYTES)];
         self.raw.append_value(kept);
+        self.fetched.append_option(fetched);
+        self.bytes += fetched.map_or(0, <[u8]>::len);
         self.truncated.append_value(kept.len() < raw.len());
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -144,6 +162,7 @@ impl DeadLetters {
                 Arc::new(self.error.finish()),
                 Arc::new(self.raw.finish()),
                 Arc::new(self.truncated.finish()),
+                Arc::new(self.fetched.finish()),
                 Arc::new(self.failed_at.finish()),
             ],
         )

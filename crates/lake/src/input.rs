@@ -20,6 +20,8 @@ use crate::error::LakeError;
 
 /// Bytes looked at to tell a file's format.
 const HEAD_BYTES: usize = 64 * 1024;
+/// Most bytes read to tell the format of a file whose first line is not complete JSON.
+const DETECT_BYTES: u64 = 32 * 1024 * 1024;
 /// Largest document (Lambda event, get-records output, single payload) read whole.
 pub const MAX_DOCUMENT_BYTES: u64 = 1024 * 1024 * 1024;
 
@@ -158,10 +160,10 @@ pub fn plan(inputs: &[PathBuf], format: Option<InputFormat>, unit_bytes: u64) ->
 }
 
 fn walk(dir: &Path, prefix: &str, out: &mut Vec<(PathBuf, String)>) -> Result<(), LakeError> {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
+    let mut entries = std::fs::read_dir(dir)
         .map_err(LakeError::io("read directory", dir))?
-        .filter_map(Result::ok)
-        .collect();
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(LakeError::io("read directory", dir))?;
     entries.sort_by_key(|e| e.file_name());
     for entry in entries {
         let name = entry.file_name().to_string_lossy().into_owned();
@@ -170,8 +172,12 @@ fn walk(dir: &Path, prefix: &str, out: &mut Vec<(PathBuf, String)>) -> Result<()
         }
         let path = entry.path();
         let key = format!("{prefix}/{name}");
-        if path.is_dir() {
+        let kind = entry.file_type().map_err(LakeError::io("read directory", dir))?;
+        if kind.is_dir() {
             walk(&path, &key, out)?;
+        } else if kind.is_symlink() && path.is_dir() {
+            // Not followed: a link to a parent would walk forever.
+            tracing::warn!(path = %path.display(), "symbolic link to a directory skipped; name it on the command line");
         } else {
             out.push((path, key));
         }
@@ -200,8 +206,15 @@ fn inspect(path: &Path, key: String, format: Option<InputFormat>) -> Result<Inpu
             match detect_format(&head, whole) {
                 Some(f) => f,
                 None => {
-                    let all = read_document(path, gzip, None)?;
-                    detect_format(&all, true).unwrap_or(InputFormat::JsonLines)
+                    // A pretty-printed document, or a first line longer than the head: look
+                    // at more, within bounds (Lambda events are at most 6 MB).
+                    let mut more = Vec::new();
+                    open_reader(path, gzip, None)?
+                        .take(DETECT_BYTES)
+                        .read_to_end(&mut more)
+                        .map_err(LakeError::io("read input", path))?;
+                    let whole = (more.len() as u64) < DETECT_BYTES;
+                    detect_format(&more, whole).unwrap_or(InputFormat::JsonLines)
                 }
             }
         }
@@ -242,13 +255,18 @@ fn open_reader(path: &Path, gzip: bool, counter: Option<Arc<AtomicU64>>) -> Resu
     })
 }
 
-/// Reads a whole document (decompressed), up to [`MAX_DOCUMENT_BYTES`].
+/// Reads a whole document (decompressed); larger than [`MAX_DOCUMENT_BYTES`] is an error.
 pub fn read_document(path: &Path, gzip: bool, counter: Option<Arc<AtomicU64>>) -> Result<Vec<u8>, LakeError> {
     let mut out = Vec::new();
     open_reader(path, gzip, counter)?
-        .take(MAX_DOCUMENT_BYTES)
+        .take(MAX_DOCUMENT_BYTES + 1)
         .read_to_end(&mut out)
         .map_err(LakeError::input("read input", path))?;
+    if out.len() as u64 > MAX_DOCUMENT_BYTES {
+        // Never cut silently: the caller records the file as unreadable.
+        let error = std::io::Error::other(format!("document larger than {MAX_DOCUMENT_BYTES} bytes"));
+        return Err(LakeError::input("read input", path)(error));
+    }
     Ok(out)
 }
 

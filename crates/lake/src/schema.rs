@@ -98,6 +98,7 @@ pub mod dead_col {
     pub const ERROR: &str = "error";
     pub const RAW: &str = "raw";
     pub const RAW_TRUNCATED: &str = "raw_truncated";
+    pub const FETCHED_BODY: &str = "fetched_body";
     pub const FAILED_AT: &str = "failed_at";
 }
 
@@ -112,6 +113,7 @@ static DEAD: LazyLock<SchemaRef> = LazyLock::new(|| {
         Field::new(ERROR, DataType::Utf8, false),
         Field::new(RAW, DataType::Binary, false),
         Field::new(RAW_TRUNCATED, DataType::Boolean, false),
+        Field::new(FETCHED_BODY, DataType::Binary, true),
         Field::new(FAILED_AT, ts(), false),
     ]))
 });

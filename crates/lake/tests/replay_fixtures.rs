@@ -492,3 +492,44 @@ fn timestamps_readers_cannot_hold_become_null_and_are_kept_in_extra() {
         assert_eq!(extra["out_of_range"]["lastModifiedDate"], 300_000_000_000_000i64);
     }
 }
+
+#[test]
+fn an_s3url_body_that_does_not_decode_is_kept_in_the_dead_letter() {
+    let tmp = tempfile::tempdir().unwrap();
+    let body = br#"{"records":[{"key":"k","value":"v","syncCount":"7"}]}"#;
+    let body_path = tmp.path().join("body.json");
+    std::fs::write(&body_path, body).unwrap();
+    let mut v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixtures().join("payloads/s3url.json")).unwrap()).unwrap();
+    v["kinesisSyncRecordsURL"] = format!("file://{}", body_path.display()).into();
+    let input = tmp.path().join("in.jsonl");
+    std::fs::write(&input, format!("{v}\n")).unwrap();
+    let out = tmp.path().join("lake");
+    let summary = run_replay(&[input], &out, None, 1 << 30, &opts(), offline_fetch());
+    assert_eq!(summary.stats.dead_letters, 1);
+    let dead = read_dead_letters(&out);
+    assert_eq!(dead[0].error_kind, "fetched_body_invalid");
+    assert_eq!(
+        dead[0].fetched_body.as_deref(),
+        Some(&body[..]),
+        "the body outlives its URL"
+    );
+    assert!(read_dead_letters(&out).iter().all(|d| d.stage == "fetch"));
+}
+
+#[test]
+fn a_symlink_loop_in_an_input_directory_is_not_followed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inputs = tmp.path().join("inputs");
+    std::fs::create_dir_all(&inputs).unwrap();
+    std::fs::copy(
+        fixtures().join("envelopes/get_records_output.json"),
+        inputs.join("a.json"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(&inputs, inputs.join("loop")).unwrap();
+    let out = tmp.path().join("lake");
+    let summary = run_replay(&[inputs], &out, None, 1 << 30, &opts(), offline_fetch());
+    assert_eq!(summary.files_in, 1);
+    assert_eq!(summary.stats.rows, 5);
+}

@@ -137,6 +137,7 @@ pub struct Dead {
     pub error: String,
     pub raw: Vec<u8>,
     pub raw_truncated: bool,
+    pub fetched_body: Option<Vec<u8>>,
 }
 
 pub fn read_dead_letters(root: &Path) -> Vec<Dead> {
@@ -154,6 +155,7 @@ pub fn read_dead_letters(root: &Path) -> Vec<Dead> {
         for b in read_batches(&f) {
             let raw = b.column_by_name("raw").unwrap().as_binary::<i32>();
             let trunc = b.column_by_name("raw_truncated").unwrap().as_boolean();
+            let body = b.column_by_name("fetched_body").unwrap().as_binary::<i32>();
             for i in 0..b.num_rows() {
                 out.push(Dead {
                     source: s(&b, "source", i).unwrap(),
@@ -163,6 +165,7 @@ pub fn read_dead_letters(root: &Path) -> Vec<Dead> {
                     error: s(&b, "error", i).unwrap(),
                     raw: raw.value(i).to_vec(),
                     raw_truncated: trunc.value(i),
+                    fetched_body: (!body.is_null(i)).then(|| body.value(i).to_vec()),
                 });
             }
         }
