@@ -93,6 +93,8 @@ pub struct ReplaySummary {
     pub elapsed: Duration,
     /// Keys of the files committed, relative to the table root.
     pub committed: Vec<String>,
+    /// Files of an earlier run over the same input that this run did not rewrite, deleted.
+    pub replaced_removed: u64,
 }
 
 /// Everything a worker needs, shared.
@@ -119,6 +121,8 @@ pub fn replay(
     progress: &Progress,
 ) -> Result<ReplaySummary, LakeError> {
     let started = Instant::now();
+    // What earlier runs wrote, to remove what this run does not rewrite (replace semantics).
+    let earlier = runtime.block_on(store.list_parts())?;
     let mut files: Vec<_> = units
         .iter()
         .flat_map(|u| &u.parts)
@@ -155,6 +159,16 @@ pub fn replay(
     // before the run reports success.
     summary.committed.sort_unstable();
     store.sync(summary.committed.iter().map(String::as_str))?;
+    // Only now that the new files are durable: drop the earlier run's files of the same
+    // units that were not rewritten (fewer rows this time, say, or S3 URLs since expired).
+    for unit in units {
+        for key in earlier.get(&unit.tag()).into_iter().flatten() {
+            if summary.committed.binary_search(key).is_err() {
+                runtime.block_on(store.delete(key))?;
+                summary.replaced_removed += 1;
+            }
+        }
+    }
     summary.elapsed = started.elapsed();
     Ok(summary)
 }

@@ -6,12 +6,14 @@
 //! on S3. Readers never see half a file under its final name. Temporary names start with `.`
 //! and end in `.inprogress`, which pyarrow, Athena and a `*.parquet` glob all skip.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use futures::StreamExt as _;
 use object_store::aws::AmazonS3Builder;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt as _, PutMode, PutOptions, PutPayload, WriteMultipart};
@@ -233,10 +235,102 @@ impl Store {
         Ok(())
     }
 
+    /// Keys (relative to the table root) of the data and dead-letter files named
+    /// `part-<tag>-<seq>.parquet` under the table, grouped by tag: what earlier runs wrote.
+    pub async fn list_parts(&self) -> Result<HashMap<String, Vec<String>>, LakeError> {
+        let mut keys = Vec::new();
+        match self {
+            Store::Local { root } => list_local(root, "", &mut keys)?,
+            Store::Object { store, prefix, .. } => {
+                let base = (!prefix.is_empty()).then(|| ObjectPath::from(prefix.as_str()));
+                let mut listing = store.list(base.as_ref());
+                while let Some(meta) = listing.next().await {
+                    let meta = meta.map_err(|source| LakeError::Store {
+                        op: "list",
+                        key: prefix.clone(),
+                        source,
+                    })?;
+                    let key = meta.location.to_string();
+                    let rel = key
+                        .strip_prefix(prefix.as_str())
+                        .unwrap_or(&key)
+                        .trim_start_matches('/');
+                    keys.push(rel.to_owned());
+                }
+            }
+        }
+        let mut parts: HashMap<String, Vec<String>> = HashMap::new();
+        for key in keys {
+            if let Some(tag) = part_tag(&key) {
+                parts.entry(tag.to_owned()).or_default().push(key);
+            }
+        }
+        Ok(parts)
+    }
+
+    /// Deletes a committed file (relative key).
+    pub async fn delete(&self, key: &str) -> Result<(), LakeError> {
+        match self {
+            Store::Local { root } => {
+                let path = root.join(key);
+                match std::fs::remove_file(&path) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(LakeError::io("delete", &path)(e)),
+                    _ => Ok(()),
+                }
+            }
+            Store::Object { store, .. } => {
+                let full = self.full_key(key);
+                store
+                    .delete(&ObjectPath::from(full.as_str()))
+                    .await
+                    .map_err(|source| LakeError::Store {
+                        op: "delete",
+                        key: full,
+                        source,
+                    })
+            }
+        }
+    }
+
     /// Removes a spool file that will not be committed.
     pub fn abort(&self, spool: Spool) {
         let _ = std::fs::remove_file(&spool.path);
     }
+}
+
+/// The `<tag>` of a `…/part-<tag>-<seq>.parquet` key, where the tag is
+/// `<16 hex>-<12 digits>` (see `Unit::tag`).
+fn part_tag(key: &str) -> Option<&str> {
+    let name = key.rsplit('/').next()?;
+    let rest = name.strip_prefix("part-")?.strip_suffix(".parquet")?;
+    let (tag, seq) = rest.rsplit_once('-')?;
+    let (hash, start) = tag.split_once('-')?;
+    let ok = hash.len() == 16
+        && hash.bytes().all(|b| b.is_ascii_hexdigit())
+        && start.len() == 12
+        && start.bytes().all(|b| b.is_ascii_digit())
+        && !seq.is_empty()
+        && seq.bytes().all(|b| b.is_ascii_digit());
+    ok.then_some(tag)
+}
+
+fn list_local(dir: &Path, prefix: &str, out: &mut Vec<String>) -> Result<(), LakeError> {
+    for entry in std::fs::read_dir(dir).map_err(LakeError::io("list table", dir))? {
+        let entry = entry.map_err(LakeError::io("list table", dir))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let key = if prefix.is_empty() {
+            name
+        } else {
+            format!("{prefix}/{name}")
+        };
+        let kind = entry.file_type().map_err(LakeError::io("list table", dir))?;
+        if kind.is_dir() {
+            list_local(&entry.path(), &key, out)?;
+        } else if kind.is_file() {
+            out.push(key);
+        }
+    }
+    Ok(())
 }
 
 async fn upload(store: &dyn ObjectStore, path: &Path, key: &str, size: u64, mode: CommitMode) -> Result<(), LakeError> {

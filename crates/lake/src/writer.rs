@@ -5,8 +5,8 @@
 //! too many are open, or at [`PartitionedWriter::close_all`]. Across open files, buffered row
 //! groups are flushed (largest first) whenever their memory passes the budget, so memory does
 //! not depend on how many partitions the input spans. File names come from the writer's `tag`
-//! (derived from the input position) and a sequence number, so the same input, split the same
-//! way, always yields the same names.
+//! (derived from the input position) and a sequence number per partition, so the same input,
+//! split the same way, always yields the same names.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -149,7 +149,9 @@ pub struct PartitionedWriter {
     props: WriterProperties,
     opts: WriterOptions,
     tag: String,
-    next_seq: u32,
+    /// Next file number per partition: numbering in one partition does not depend on what
+    /// happens in others.
+    next_seq: HashMap<String, u32>,
     clock: u64,
     open: HashMap<String, OpenFile>,
     sealed: Vec<SealedFile>,
@@ -163,7 +165,7 @@ impl PartitionedWriter {
             props,
             opts,
             tag,
-            next_seq: 0,
+            next_seq: HashMap::new(),
             clock: 0,
             open: HashMap::new(),
             sealed: Vec::new(),
@@ -257,8 +259,9 @@ impl PartitionedWriter {
     }
 
     fn open_file(&mut self, store: &Store, partition: &str) -> Result<OpenFile, LakeError> {
-        let name = format!("part-{}-{:05}.parquet", self.tag, self.next_seq);
-        self.next_seq += 1;
+        let seq = self.next_seq.entry(partition.to_owned()).or_default();
+        let name = format!("part-{}-{:05}.parquet", self.tag, *seq);
+        *seq += 1;
         let key = if partition.is_empty() {
             name
         } else {

@@ -533,3 +533,38 @@ fn a_symlink_loop_in_an_input_directory_is_not_followed() {
     assert_eq!(summary.files_in, 1);
     assert_eq!(summary.stats.rows, 5);
 }
+
+#[test]
+fn a_rerun_that_writes_fewer_files_removes_the_earlier_runs_leftovers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = stream_with_local_s3url(tmp.path());
+    let body = fixtures().join("s3url/records_array.json");
+    // The S3Url body as a local copy we can make disappear, as an expired URL would.
+    let copy = tmp.path().join("body.json");
+    std::fs::copy(&body, &copy).unwrap();
+    let text = std::fs::read_to_string(&input).unwrap().replace(
+        &body.canonicalize().unwrap().display().to_string(),
+        &copy.display().to_string(),
+    );
+    std::fs::write(&input, text).unwrap();
+    let out = tmp.path().join("lake");
+    let o = ReplayOptions {
+        writer: synclake_lake::WriterOptions {
+            file_rows: 2,
+            ..Default::default()
+        },
+        ..opts()
+    };
+    let first = run_replay(std::slice::from_ref(&input), &out, None, 1 << 30, &o, offline_fetch());
+    assert_eq!(first.stats.rows, 15);
+    assert_eq!(read_table(&out).len(), 15);
+    std::fs::remove_file(&copy).unwrap();
+    let second = run_replay(std::slice::from_ref(&input), &out, None, 1 << 30, &o, offline_fetch());
+    assert_eq!(second.stats.rows, 10);
+    assert!(
+        second.replaced_removed > 0,
+        "the earlier run's extra files were removed"
+    );
+    assert_eq!(read_table(&out).len(), 10, "the table holds exactly this run's rows");
+    assert_eq!(read_dead_letters(&out).len(), 1);
+}
