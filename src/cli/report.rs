@@ -32,6 +32,12 @@ pub fn print_summary(s: &ReplaySummary, store: &Store) {
         "  files           {} data, {} dead-letter",
         s.files_out, s.dead_letter_files
     );
+    if s.replaced_removed > 0 {
+        println!(
+            "  replaced        {} files of an earlier run over the same input removed",
+            s.replaced_removed
+        );
+    }
     println!("  dead letters    {}", s.stats.dead_letters);
     if s.stats.violations > 0 {
         println!(
@@ -68,6 +74,7 @@ pub fn summary_json(s: &ReplaySummary) -> serde_json::Value {
         "rows_per_partition": s.rows_per_partition,
         "files_out": s.files_out,
         "dead_letter_files": s.dead_letter_files,
+        "replaced_removed": s.replaced_removed,
         "bytes_out": s.bytes_out,
         "elapsed_secs": s.elapsed.as_secs_f64(),
         "peak_rss_bytes": peak_rss_bytes(),
