@@ -166,10 +166,21 @@ impl PartitionRenderer {
 }
 
 /// Appends a partition value, percent-encoded; an empty value becomes the null partition.
+///
+/// A value whose escaped form would make a directory name longer than file systems allow
+/// (255 bytes; a 128-character dataset name of `:` escapes to 384) also goes to the null
+/// partition: the row keeps its true value in its own column.
 pub fn push_escaped(out: &mut String, value: &str) {
-    if value.is_empty() {
-        out.push_str(NULL_PARTITION);
-    } else {
+    let start = out.len();
+    if !value.is_empty() {
         let _ = write!(out, "{}", utf8_percent_encode(value, ESCAPED));
     }
+    if value.is_empty() || out.len() - start > MAX_ESCAPED_VALUE {
+        out.truncate(start);
+        out.push_str(NULL_PARTITION);
+    }
 }
+
+/// Longest escaped partition value: with the longest column name (`identity_pool_id=`), a
+/// directory name stays under 255 bytes.
+const MAX_ESCAPED_VALUE: usize = 200;

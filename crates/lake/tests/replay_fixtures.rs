@@ -568,3 +568,30 @@ fn a_rerun_that_writes_fewer_files_removes_the_earlier_runs_leftovers() {
     assert_eq!(read_table(&out).len(), 10, "the table holds exactly this run's rows");
     assert_eq!(read_dead_letters(&out).len(), 1);
 }
+
+#[test]
+fn a_partition_value_too_long_for_a_directory_name_goes_to_the_null_partition() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixtures().join("payloads/colon_dataset.json")).unwrap()).unwrap();
+    let name = ":".repeat(128); // valid: 1..128 of [a-zA-Z0-9_.:-]; escapes to 384 bytes
+    v["dataSetName"] = name.clone().into();
+    let input = tmp.path().join("in.jsonl");
+    std::fs::write(&input, format!("{v}\n")).unwrap();
+    let out = tmp.path().join("lake");
+    let o = ReplayOptions {
+        partition: "dataset_name".parse().unwrap(),
+        ..opts()
+    };
+    let summary = run_replay(&[input], &out, None, 1 << 30, &o, offline_fetch());
+    assert_eq!(summary.stats.rows, 2);
+    let rows = read_table(&out);
+    assert!(
+        rows.iter()
+            .all(|r| r.partition == "dataset_name=__HIVE_DEFAULT_PARTITION__")
+    );
+    assert!(
+        rows.iter().all(|r| r.dataset_name == name),
+        "the column keeps the true value"
+    );
+}
