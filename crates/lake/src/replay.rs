@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use synclake_records::envelope::{get_records_records, lambda_event_records};
+use synclake_records::envelope::{get_records_items, lambda_event_items};
 use synclake_records::{InputFormat, Lineage, Position, SourceRecord};
 use tokio::runtime::Handle;
 
@@ -289,15 +289,25 @@ impl<'s> UnitRun<'s, '_> {
                 arrival_ms: None,
             },
         };
-        let records = match unit.file.format {
-            InputFormat::LambdaEvent => lambda_event_records(&doc),
-            InputFormat::GetRecords => get_records_records(&doc, self.source),
-            InputFormat::Payload | InputFormat::JsonLines => Ok(vec![whole.clone()]),
+        let items = match unit.file.format {
+            InputFormat::LambdaEvent => lambda_event_items(&doc),
+            InputFormat::GetRecords => get_records_items(&doc, self.source),
+            InputFormat::Payload | InputFormat::JsonLines => Ok(vec![Ok(whole.clone())]),
         };
-        match records {
-            Ok(records) => {
-                for r in &records {
-                    self.push(r);
+        match items {
+            Ok(items) => {
+                for item in &items {
+                    match item {
+                        Ok(record) => self.push(record),
+                        // One bad record of a document is one dead letter; the rest converts.
+                        Err(bad) => {
+                            let record = SourceRecord {
+                                data: Cow::Borrowed(&bad.raw),
+                                lineage: bad.lineage.clone(),
+                            };
+                            self.conv.reject(&record, Stage::Envelope, bad.error.kind(), &bad.error);
+                        }
+                    }
                 }
             }
             Err(e) => self.conv.reject(&whole, Stage::Envelope, e.kind(), &e),

@@ -595,3 +595,38 @@ fn a_partition_value_too_long_for_a_directory_name_goes_to_the_null_partition() 
         "the column keeps the true value"
     );
 }
+
+#[test]
+fn one_bad_record_of_a_document_is_one_dead_letter_and_the_rest_converts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut get: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixtures().join("envelopes/get_records_output.json")).unwrap()).unwrap();
+    get["Records"][1]["Data"] = "not base64!".into();
+    let bad_seq = get["Records"][1]["SequenceNumber"].as_str().unwrap().to_owned();
+    let mut lambda: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixtures().join("envelopes/lambda_kinesis_event.json")).unwrap())
+            .unwrap();
+    lambda["Records"][0]["kinesis"]["data"] = "%%%".into();
+    let inputs = tmp.path().join("docs");
+    std::fs::create_dir_all(&inputs).unwrap();
+    std::fs::write(inputs.join("get.json"), get.to_string()).unwrap();
+    std::fs::write(inputs.join("lambda.json"), lambda.to_string()).unwrap();
+    let out = tmp.path().join("lake");
+    let summary = run_replay(&[inputs], &out, None, 1 << 30, &opts(), offline_fetch());
+    // get-records: 5 rows less the bad record's 2; Lambda: 6 rows less the bad record's 3.
+    assert_eq!(summary.stats.rows, 3 + 3);
+    let dead = read_dead_letters(&out);
+    let get_dead = dead.iter().find(|d| d.error_kind == "invalid_base64").unwrap();
+    assert_eq!(get_dead.sequence_number, bad_seq);
+    assert_eq!(get_dead.raw, b"not base64!");
+    let lambda_dead = dead
+        .iter()
+        .find(|d| d.source == "shardId-000000000000" && d.stage == "envelope")
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&lambda_dead.raw).contains("%%%"),
+        "the record's JSON is kept"
+    );
+    // The fixture's own bad record (valid base64 of bad JSON) is still a decode dead letter.
+    assert_eq!(dead.len(), 3);
+}

@@ -6,7 +6,7 @@
 
 use std::borrow::Cow;
 
-use aws_lambda_events::event::kinesis::KinesisEvent;
+use aws_lambda_events::event::kinesis::KinesisEventRecord;
 use base64::Engine as _;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
@@ -129,42 +129,105 @@ fn document_kind(records: &[&RawValue]) -> InputFormat {
     }
 }
 
-/// Splits a Lambda Kinesis event document into source records.
+/// A record of an envelope document that could not be made a source record: kept whole for
+/// the dead letters while the rest of the document still converts.
+#[derive(Debug)]
+pub struct BadRecord<'s> {
+    /// What is known of where it came from.
+    pub lineage: Lineage<'s>,
+    /// The record as it stands in the document (its JSON, or its undecodable `Data`).
+    pub raw: Vec<u8>,
+    /// Why it could not be read.
+    pub error: DecodeError,
+}
+
+/// One record of an envelope document, or why it could not be read.
+pub type EnvelopeItem<'s> = Result<SourceRecord<'s>, BadRecord<'s>>;
+
+#[derive(Deserialize)]
+struct RecordsDoc<'a> {
+    #[serde(rename = "Records", borrow)]
+    records: Vec<&'a RawValue>,
+}
+
+/// Splits a Lambda Kinesis event document into source records; any record that is bad (say,
+/// its `data` is not base64) is an error.
+pub fn lambda_event_records(doc: &[u8]) -> Result<Vec<SourceRecord<'static>>, DecodeError> {
+    lambda_event_items(doc)?
+        .into_iter()
+        .map(|item| item.map_err(|bad| bad.error))
+        .collect()
+}
+
+/// Splits a Lambda Kinesis event document into source records, record by record: a bad
+/// record is returned as a [`BadRecord`] and does not spoil the others. Fails only when the
+/// document itself is not a `{"Records":[…]}` object.
 ///
 /// The shard id is taken from `eventID` (`shardId-…:<sequence>`); arrival times become epoch
 /// milliseconds. `data` is decoded from base64 by `aws_lambda_events`.
-pub fn lambda_event_records(doc: &[u8]) -> Result<Vec<SourceRecord<'static>>, DecodeError> {
-    let envelope = |source| DecodeError::Envelope {
+pub fn lambda_event_items(doc: &[u8]) -> Result<Vec<EnvelopeItem<'static>>, DecodeError> {
+    let parsed: RecordsDoc<'_> = serde_json::from_slice(doc).map_err(|source| DecodeError::Envelope {
         format: "Lambda Kinesis event",
         source,
-    };
-    let event: KinesisEvent = serde_json::from_slice(doc).map_err(envelope)?;
-    // `aws_lambda_events` (1.2) reads the fraction of `approximateArrivalTimestamp` as a whole
-    // number of milliseconds (`.21` → 21 ms), so the arrival times are taken from the text.
-    let arrivals: ArrivalProbe = serde_json::from_slice(doc).map_err(envelope)?;
-    Ok(event
+    })?;
+    Ok(parsed
         .records
-        .into_iter()
-        .zip(
-            arrivals
-                .records
-                .into_iter()
-                .map(|r| r.kinesis.approximate_arrival_timestamp),
-        )
-        .map(|(record, arrival)| {
-            let mut source = from_lambda_record(record);
-            if let Some(seconds) = arrival {
-                source.lineage.arrival_ms = Some(seconds_to_ms(seconds));
-            }
-            source
-        })
+        .iter()
+        .enumerate()
+        .map(|(i, raw)| lambda_item(i, raw))
         .collect())
 }
 
-#[derive(Deserialize)]
-struct ArrivalProbe {
-    #[serde(rename = "Records")]
-    records: Vec<ArrivalRecord>,
+fn lambda_item(index: usize, raw: &RawValue) -> EnvelopeItem<'static> {
+    // `aws_lambda_events` (1.2) reads the fraction of `approximateArrivalTimestamp` as a whole
+    // number of milliseconds (`.21` → 21 ms), so the arrival time is taken from the text.
+    let parsed = serde_json::from_str::<KinesisEventRecord>(raw.get())
+        .and_then(|record| serde_json::from_str::<ArrivalRecord>(raw.get()).map(|a| (record, a)));
+    match parsed {
+        Ok((record, arrival)) => {
+            let mut source = from_lambda_record(record);
+            if let Some(seconds) = arrival.kinesis.approximate_arrival_timestamp {
+                source.lineage.arrival_ms = Some(seconds_to_ms(seconds));
+            }
+            Ok(source)
+        }
+        Err(source) => {
+            let probe: LineageProbe = serde_json::from_str(raw.get()).unwrap_or_default();
+            let shard = shard_of_event_id(probe.event_id.as_deref()).unwrap_or("unknown-shard");
+            let position = match probe.kinesis.sequence_number {
+                Some(seq) => Position::Sequence(Cow::Owned(seq)),
+                None => Position::Index(index as u64),
+            };
+            Err(BadRecord {
+                lineage: Lineage {
+                    source: Cow::Owned(shard.to_owned()),
+                    position,
+                    arrival_ms: None,
+                },
+                raw: raw.get().as_bytes().to_vec(),
+                error: DecodeError::Envelope {
+                    format: "Lambda Kinesis event record",
+                    source,
+                },
+            })
+        }
+    }
+}
+
+/// What lineage can be had from a record that does not parse as a whole.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct LineageProbe {
+    #[serde(rename = "eventID")]
+    event_id: Option<String>,
+    kinesis: SequenceProbe,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct SequenceProbe {
+    #[serde(rename = "sequenceNumber")]
+    sequence_number: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -209,12 +272,6 @@ pub fn shard_of_event_id(event_id: Option<&str>) -> Option<&str> {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct GetRecordsOutput {
-    records: Vec<GetRecordsRecord>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
 struct GetRecordsRecord {
     sequence_number: String,
     approximate_arrival_timestamp: Option<ArrivalTimestamp>,
@@ -241,30 +298,52 @@ impl ArrivalTimestamp {
     }
 }
 
-/// Splits the output of `aws kinesis get-records` into source records.
+/// Splits the output of `aws kinesis get-records` into source records; any bad record is an
+/// error.
 ///
 /// The document names no shard, so `source` is the caller's (the file's name).
 pub fn get_records_records<'s>(doc: &[u8], source: &'s str) -> Result<Vec<SourceRecord<'s>>, DecodeError> {
-    let out: GetRecordsOutput = serde_json::from_slice(doc).map_err(|source| DecodeError::Envelope {
+    get_records_items(doc, source)?
+        .into_iter()
+        .map(|item| item.map_err(|bad| bad.error))
+        .collect()
+}
+
+/// Splits the output of `aws kinesis get-records` into source records, record by record: a
+/// record whose `Data` is not base64 (or that lacks fields) is a [`BadRecord`] and does not
+/// spoil the others. Fails only when the document itself is not a `{"Records":[…]}` object.
+pub fn get_records_items<'s>(doc: &[u8], source: &'s str) -> Result<Vec<EnvelopeItem<'s>>, DecodeError> {
+    let envelope = |source| DecodeError::Envelope {
         format: "get-records output",
         source,
-    })?;
-    out.records
-        .into_iter()
-        .enumerate()
-        .map(|(index, r)| {
-            let data = base64::engine::general_purpose::STANDARD
-                .decode(r.data.as_bytes())
-                .map_err(|source| DecodeError::Base64 { index, source })?;
-            Ok(SourceRecord {
+    };
+    let parsed: RecordsDoc<'_> = serde_json::from_slice(doc).map_err(envelope)?;
+    let lineage = |index: usize, sequence: Option<String>| Lineage {
+        source: Cow::Borrowed(source),
+        position: sequence.map_or(Position::Index(index as u64), |s| Position::Sequence(Cow::Owned(s))),
+        arrival_ms: None,
+    };
+    let item = |(index, raw): (usize, &&RawValue)| -> EnvelopeItem<'s> {
+        let r: GetRecordsRecord = serde_json::from_str(raw.get()).map_err(|e| BadRecord {
+            lineage: lineage(index, None),
+            raw: raw.get().as_bytes().to_vec(),
+            error: envelope(e),
+        })?;
+        match base64::engine::general_purpose::STANDARD.decode(r.data.as_bytes()) {
+            Ok(data) => Ok(SourceRecord {
                 data: Cow::Owned(data),
                 lineage: Lineage {
-                    source: Cow::Borrowed(source),
-                    position: Position::Sequence(Cow::Owned(r.sequence_number)),
-                    // The CLI prints epoch seconds with a fraction; keep millisecond precision.
+                    // The CLI prints epoch seconds with a fraction, or ISO 8601.
                     arrival_ms: r.approximate_arrival_timestamp.and_then(ArrivalTimestamp::epoch_ms),
+                    ..lineage(index, Some(r.sequence_number))
                 },
-            })
-        })
-        .collect()
+            }),
+            Err(source) => Err(BadRecord {
+                lineage: lineage(index, Some(r.sequence_number)),
+                raw: r.data.into_bytes(),
+                error: DecodeError::Base64 { index, source },
+            }),
+        }
+    };
+    Ok(parsed.records.iter().enumerate().map(item).collect())
 }
