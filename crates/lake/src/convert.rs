@@ -123,27 +123,22 @@ impl Converter {
         };
         let body = match body {
             Ok(b) => b,
-            Err(e) => return self.dead_letter_kind(record, Stage::Fetch, e.kind(), &e),
+            Err(e) => return self.dead_letter_kind(record, Stage::Fetch, e.kind(), &e, None),
         };
         match decode_records_body(&body) {
             Ok(records) => {
                 self.stats.s3url_fetched += 1;
                 self.append(&payload, &records, record);
             }
-            Err(e) => {
-                // The URL will expire: the body goes with the dead letter.
-                self.stats.dead_letters += 1;
-                let kind = "fetched_body_invalid";
-                self.dead
-                    .push_with_body(&record.lineage, Stage::Fetch, kind, &e, &record.data, Some(&body));
-            }
+            // The URL will expire: the body goes with the dead letter.
+            Err(e) => self.dead_letter_kind(record, Stage::Fetch, "fetched_body_invalid", &e, Some(&body)),
         }
     }
 
     /// Sends an input that failed before decoding (an unreadable envelope, an oversized line)
     /// to the dead letters.
     pub fn reject(&mut self, record: &SourceRecord<'_>, stage: Stage, kind: &str, error: &dyn std::error::Error) {
-        self.dead_letter_kind(record, stage, kind, error);
+        self.dead_letter_kind(record, stage, kind, error, None);
     }
 
     fn append(
@@ -177,12 +172,20 @@ impl Converter {
     }
 
     fn dead_letter(&mut self, record: &SourceRecord<'_>, stage: Stage, e: &DecodeError) {
-        self.dead_letter_kind(record, stage, e.kind(), e);
+        self.dead_letter_kind(record, stage, e.kind(), e, None);
     }
 
-    fn dead_letter_kind(&mut self, record: &SourceRecord<'_>, stage: Stage, kind: &str, e: &dyn std::error::Error) {
+    fn dead_letter_kind(
+        &mut self,
+        record: &SourceRecord<'_>,
+        stage: Stage,
+        kind: &str,
+        e: &dyn std::error::Error,
+        fetched: Option<&[u8]>,
+    ) {
         self.stats.dead_letters += 1;
-        self.dead.push(&record.lineage, stage, kind, e, &record.data);
+        self.dead
+            .push_with_body(&record.lineage, stage, kind, e, &record.data, fetched);
     }
 
     /// Hands the partitions worth writing now to `sink`: those holding at least `min_rows`

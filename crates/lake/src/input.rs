@@ -197,13 +197,17 @@ fn inspect(path: &Path, key: String, format: Option<InputFormat>) -> Result<Inpu
     let format = match format {
         Some(f) => f,
         None => {
-            let mut head = Vec::with_capacity(HEAD_BYTES);
-            open_reader(path, gzip, None)?
-                .take(HEAD_BYTES as u64)
-                .read_to_end(&mut head)
-                .map_err(LakeError::io("read input", path))?;
+            // A plain file's head is already read; a gzip file's is decompressed.
+            let mut head = Vec::new();
+            if gzip {
+                open_reader(path, gzip, None)?
+                    .take(HEAD_BYTES as u64)
+                    .read_to_end(&mut head)
+                    .map_err(LakeError::io("read input", path))?;
+            }
+            let head = if gzip { &head } else { &raw_head };
             let whole = head.len() < HEAD_BYTES;
-            match detect_format(&head, whole) {
+            match detect_format(head, whole) {
                 Some(f) => f,
                 None => {
                     // A pretty-printed document, or a first line longer than the head: look

@@ -92,14 +92,6 @@ impl fmt::Display for PartitionSpec {
     }
 }
 
-impl PartitionSpec {
-    /// Writes the payload's partition path (`dt=…/hr=…`, no leading or trailing slash) into
-    /// `out`, which is cleared first. Empty for an unpartitioned table.
-    pub fn render(&self, payload: &Payload<'_>, out: &mut String) {
-        PartitionRenderer::new(self.clone()).render(payload, out);
-    }
-}
-
 /// Renders partition paths, remembering the date and hour strings of the last hour seen:
 /// a stream's payloads come mostly in time order, so calendar arithmetic and formatting run
 /// once per hour of data instead of once per payload.
@@ -129,8 +121,8 @@ impl PartitionRenderer {
         &self.spec
     }
 
-    /// Writes the payload's partition path into `out` (cleared first); see
-    /// [`PartitionSpec::render`].
+    /// Writes the payload's partition path (`dt=…/hr=…`, no leading or trailing slash) into
+    /// `out`, which is cleared first. Empty for an unpartitioned table.
     pub fn render(&mut self, payload: &Payload<'_>, out: &mut String) {
         out.clear();
         let hour = crate::schema::timestamp_in_range(payload.last_modified).map(|ms| ms.div_euclid(HOUR_MS));
