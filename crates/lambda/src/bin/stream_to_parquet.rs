@@ -1,0 +1,2 @@
+//! The stream-to-parquet Lambda function (work in progress).
+fn main() {}

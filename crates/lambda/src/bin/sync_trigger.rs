@@ -1,0 +1,2 @@
+//! The sync-trigger Lambda function (work in progress).
+fn main() {}

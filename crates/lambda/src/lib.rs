@@ -1,0 +1,1 @@
+//! synclake's Lambda functions, each a thin binary over this library.

@@ -1,0 +1,1 @@
+//! The Sync Trigger rules engine (work in progress).
