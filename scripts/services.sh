@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Local stand-ins for the AWS services the integration tests need (S3 and DynamoDB
-# through moto), plus the Python readers (duckdb, pyarrow) the output checks use.
+# through moto), the Lambda runtime emulator (cargo-lambda's prebuilt wheel), plus the
+# Python readers (duckdb, pyarrow) the output checks use.
 #
 #   scripts/services.sh setup   create $TOOLS/venv and install the pinned packages (idempotent)
 #   scripts/services.sh start   start moto_server on a free 127.0.0.1 port, print export lines
@@ -19,12 +20,13 @@ ENDPOINTFILE="$TOOLS/moto.endpoint"
 LOGFILE="$TOOLS/moto.log"
 STAMP="$VENV/.synclake-requirements"
 
-# Pinned: moto as checked in shared/spec/local-services.md, duckdb/pyarrow the
-# current releases when this was written.
+# Pinned: moto as checked in shared/spec/local-services.md, duckdb/pyarrow/cargo-lambda
+# the current releases when this was written.
 REQUIREMENTS=(
   "moto[server]==5.2.5"
   "duckdb==2.0.0"
   "pyarrow==26.0.1"
+  "cargo-lambda==1.9.2"
 )
 
 die() { echo "services.sh: $*" >&2; exit 1; }
@@ -64,6 +66,7 @@ live_pid() {
 print_env() {
   echo "export SYNCLAKE_TEST_S3_ENDPOINT=$(cat "$ENDPOINTFILE")"
   echo "export SYNCLAKE_TEST_PYTHON=$PY"
+  echo "export SYNCLAKE_TEST_CARGO_LAMBDA=$VENV/bin/cargo-lambda"
 }
 
 # Exit status 0 once the endpoint answers HTTP at all (any status code).

@@ -63,6 +63,8 @@ pub struct Converter {
     partitions: PartitionRenderer,
     builders: HashMap<String, RowsBuilder>,
     scratch: String,
+    /// Whether the last record pushed became rows (in the partition held by `scratch`).
+    last_appended: bool,
     dead: DeadLetters,
     buffered_bytes: usize,
     stats: ConvertStats,
@@ -78,6 +80,7 @@ impl Converter {
             partitions: PartitionRenderer::new(spec),
             builders: HashMap::new(),
             scratch: String::new(),
+            last_appended: false,
             dead: DeadLetters::default(),
             buffered_bytes: 0,
             stats: ConvertStats::default(),
@@ -94,8 +97,15 @@ impl Converter {
         self.buffered_bytes + self.dead.buffered_bytes()
     }
 
+    /// The partition the last pushed record's rows went to; None when it became a dead letter
+    /// or waits for its fetch. Lets a caller map partitions back to the records in them.
+    pub fn last_partition(&self) -> Option<&str> {
+        self.last_appended.then_some(self.scratch.as_str())
+    }
+
     /// Decodes one source record into rows (or a dead letter).
     pub fn push(&mut self, record: &SourceRecord<'_>) -> Step {
+        self.last_appended = false;
         match decode_payload(&record.data) {
             Ok(payload) if payload.payload_type == PayloadType::S3Url => match &payload.records_url {
                 Some(url) => Step::NeedsFetch(url.as_str().to_owned()),
@@ -116,14 +126,15 @@ impl Converter {
     }
 
     /// Completes an S3Url payload with the fetched body (or the reason it could not be had).
-    pub fn push_fetched(&mut self, record: &SourceRecord<'_>, body: Result<Bytes, FetchError>) {
+    pub fn push_fetched(&mut self, record: &SourceRecord<'_>, body: Result<Bytes, &FetchError>) {
+        self.last_appended = false;
         let payload = match decode_payload(&record.data) {
             Ok(p) => p,
             Err(e) => return self.dead_letter(record, Stage::Decode, &e),
         };
         let body = match body {
             Ok(b) => b,
-            Err(e) => return self.dead_letter_kind(record, Stage::Fetch, e.kind(), &e, None),
+            Err(e) => return self.dead_letter_kind(record, Stage::Fetch, e.kind(), e, None),
         };
         match decode_records_body(&body) {
             Ok(records) => {
@@ -138,6 +149,7 @@ impl Converter {
     /// Sends an input that failed before decoding (an unreadable envelope, an oversized line)
     /// to the dead letters.
     pub fn reject(&mut self, record: &SourceRecord<'_>, stage: Stage, kind: &str, error: &dyn std::error::Error) {
+        self.last_appended = false;
         self.dead_letter_kind(record, stage, kind, error, None);
     }
 
@@ -164,6 +176,7 @@ impl Converter {
         let rows = builder.append(payload, fetched, &record.lineage);
         self.buffered_bytes += builder.buffered_bytes() - before;
         self.scratch = partition;
+        self.last_appended = true;
         self.stats.payloads += 1;
         self.stats.rows += rows as u64;
         if payload.records.is_empty() && fetched.is_empty() {

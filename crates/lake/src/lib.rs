@@ -8,10 +8,13 @@
 //! - [`writer`]: rolled Parquet files per partition, memory bounded;
 //! - [`store`]: spool files committed atomically to a local directory or S3;
 //! - [`replay`]: the parallel file → table run built from the above.
+//! - [`batch`]: one bounded batch of records (a Lambda invocation) → files, committed as a
+//!   prefix of the batch so the source knows what to deliver again.
 //!
 //! [`schema`] defines the columns; [`error`] the failures (bad input is never one: it is a
 //! dead letter).
 
+pub mod batch;
 pub mod convert;
 pub mod dead_letter;
 pub mod error;
@@ -24,6 +27,7 @@ pub mod schema;
 pub mod store;
 pub mod writer;
 
+pub use batch::{BatchFailure, BatchOptions, BatchOutcome, write_batch};
 pub use convert::{ConvertStats, Converter, Step};
 pub use error::LakeError;
 pub use fetch::{FetchOptions, Fetcher};

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use synclake_records::envelope::{get_records_items, lambda_event_items};
 use synclake_records::{InputFormat, Lineage, Position, SourceRecord};
 use tokio::runtime::Handle;
@@ -319,7 +320,7 @@ impl<'s> UnitRun<'s, '_> {
     fn push(&mut self, record: &SourceRecord<'_>) {
         if let Step::NeedsFetch(url) = self.conv.push(record) {
             let body = self.shared.runtime.block_on(self.shared.fetcher.fetch(&url));
-            self.conv.push_fetched(record, body);
+            self.conv.push_fetched(record, body.as_ref().map(Bytes::clone));
         }
     }
 

@@ -1,1 +1,20 @@
-//! synclake's Lambda functions, each a thin binary over this library.
+//! synclake's AWS Lambda functions, each a thin binary over this library.
+//!
+//! - `stream-to-parquet` ([`stream_to_parquet`]): a Kinesis event source mapping delivers
+//!   batches of Cognito Streams records; each batch becomes Parquet files of the table on S3,
+//!   with partial batch failures reported so that nothing is lost or duplicated. Its
+//!   configuration ([`config`]) comes from the environment at cold start; the event is read
+//!   record by record ([`event`]).
+//! - `sync-trigger`: the Sync Trigger rules engine of `synclake-trigger` behind Cognito Events.
+//!
+//! Data flow of `stream-to-parquet`: event JSON → [`event::KinesisBatchEvent::items`] (source
+//! records and bad records) → [`synclake_lake::write_batch`] (decode, rows, partitions, Parquet,
+//! commit) → `KinesisEventResponse`.
+
+pub mod config;
+pub mod event;
+pub mod stream_to_parquet;
+
+pub use config::{ConfigError, StreamConfig};
+pub use event::KinesisBatchEvent;
+pub use stream_to_parquet::{HandlerError, InitError, InvocationSummary, StreamToParquet};

@@ -186,8 +186,12 @@ fn lambda_item(index: usize, raw: &RawValue) -> EnvelopeItem<'static> {
     match parsed {
         Ok((record, arrival)) => {
             let mut source = from_lambda_record(record);
-            if let Some(seconds) = arrival.kinesis.approximate_arrival_timestamp {
-                source.lineage.arrival_ms = Some(seconds_to_ms(seconds));
+            if let Some(ms) = arrival
+                .kinesis
+                .approximate_arrival_timestamp
+                .and_then(ArrivalTimestamp::epoch_ms)
+            {
+                source.lineage.arrival_ms = Some(ms);
             }
             Ok(source)
         }
@@ -238,7 +242,8 @@ struct ArrivalRecord {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct ArrivalKinesis {
-    approximate_arrival_timestamp: Option<f64>,
+    // A number as Lambda sends it; a string of one as `aws_lambda_events` writes it.
+    approximate_arrival_timestamp: Option<ArrivalTimestamp>,
 }
 
 /// Epoch seconds with a fraction (Kinesis's arrival timestamps) → epoch milliseconds.
@@ -278,22 +283,26 @@ struct GetRecordsRecord {
     data: String,
 }
 
-/// `ApproximateArrivalTimestamp` as the AWS CLI prints it: epoch seconds with a fraction
-/// (CLI v1, `cli_timestamp_format = wire`) or ISO 8601 (CLI v2's default).
+/// An arrival timestamp: epoch seconds with a fraction (Lambda; CLI v1 with
+/// `cli_timestamp_format = wire`), the same as a string (what `aws_lambda_events` serializes),
+/// or ISO 8601 (CLI v2's default).
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum ArrivalTimestamp {
     Seconds(f64),
-    Iso(String),
+    Text(String),
 }
 
 impl ArrivalTimestamp {
     fn epoch_ms(self) -> Option<i64> {
         match self {
             ArrivalTimestamp::Seconds(s) => Some(seconds_to_ms(s)),
-            ArrivalTimestamp::Iso(s) => chrono::DateTime::parse_from_rfc3339(&s)
-                .ok()
-                .map(|t| t.timestamp_millis()),
+            ArrivalTimestamp::Text(s) => match s.parse::<f64>() {
+                Ok(seconds) if seconds.is_finite() => Some(seconds_to_ms(seconds)),
+                _ => chrono::DateTime::parse_from_rfc3339(&s)
+                    .ok()
+                    .map(|t| t.timestamp_millis()),
+            },
         }
     }
 }

@@ -150,7 +150,7 @@ pub fn read_dead_letters(root: &Path) -> Vec<Dead> {
     files.sort();
     for f in files
         .into_iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "parquet"))
     {
         for b in read_batches(&f) {
             let raw = b.column_by_name("raw").unwrap().as_binary::<i32>();

@@ -1,0 +1,274 @@
+//! The batch protocol (`write_batch`): what a Lambda invocation commits, and how far, when a
+//! fetch or a commit fails part-way. The invariant every test checks: the table holds the
+//! records before `written` exactly once, and nothing of the records after it.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use common::*;
+use synclake_lake::{BatchFailure, BatchOptions, BatchOutcome, Fetcher, S3Options, Store, write_batch};
+use synclake_records::envelope::{BadRecord, EnvelopeItem};
+use synclake_records::{DecodeError, Lineage, Position, SourceRecord};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+const HOUR_MS: i64 = 3_600_000;
+/// 2024-03-01T00:00:00Z.
+const START_MS: i64 = 1_709_251_200_000;
+
+fn seq(i: usize) -> String {
+    format!("4959033827149025660855969253836157109592157598913658{i:04}")
+}
+
+fn lineage(i: usize) -> Lineage<'static> {
+    Lineage {
+        source: Cow::Borrowed("shardId-000000000001"),
+        position: Position::Sequence(Cow::Owned(seq(i))),
+        arrival_ms: Some(START_MS + i as i64),
+    }
+}
+
+/// An inline payload with two records, in hour `hour` of 2024-03-01.
+fn inline(i: usize, hour: i64) -> Vec<u8> {
+    let t = START_MS + hour * HOUR_MS + i as i64;
+    format!(
+        r#"{{"identityPoolId":"us-east-1:pool","identityId":"us-east-1:id-{i}","dataSetName":"game","operation":"replace","payloadType":"Inline","syncCount":{i},"lastModifiedDate":{t},"kinesisSyncRecords":[{{"key":"a","value":"{i}","syncCount":1,"lastModifiedDate":{t},"op":"replace"}},{{"key":"b","value":null,"syncCount":1,"lastModifiedDate":{t},"op":"remove"}}]}}"#
+    )
+    .into_bytes()
+}
+
+fn s3url(i: usize, hour: i64, url: &str) -> Vec<u8> {
+    let t = START_MS + hour * HOUR_MS;
+    format!(
+        r#"{{"identityPoolId":"us-east-1:pool","identityId":"us-east-1:id-{i}","dataSetName":"game","operation":"replace","payloadType":"S3Url","syncCount":{i},"lastModifiedDate":{t},"kinesisSyncRecordsURL":"{url}"}}"#
+    )
+    .into_bytes()
+}
+
+fn item(i: usize, data: Vec<u8>) -> EnvelopeItem<'static> {
+    Ok(SourceRecord {
+        data: Cow::Owned(data),
+        lineage: lineage(i),
+    })
+}
+
+fn bad(i: usize) -> EnvelopeItem<'static> {
+    Err(BadRecord {
+        lineage: lineage(i),
+        raw: b"not base64!".to_vec(),
+        error: DecodeError::Base64 {
+            index: i,
+            source: base64_error(),
+        },
+    })
+}
+
+fn base64_error() -> base64::DecodeError {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.decode("!").unwrap_err()
+}
+
+fn store(dir: &Path) -> Store {
+    Store::open(dir.to_str().unwrap(), &S3Options::default(), &std::env::temp_dir()).unwrap()
+}
+
+async fn write(items: &[EnvelopeItem<'_>], tag: &str, dir: &Path) -> BatchOutcome {
+    let fetcher = Fetcher::new(offline_fetch()).unwrap();
+    write_batch(items, tag, &store(dir), &fetcher, &BatchOptions::default()).await
+}
+
+/// Rows per sequence number in the table, and dead letters per sequence number.
+fn contents(dir: &Path) -> (BTreeMap<String, usize>, BTreeMap<String, usize>) {
+    let mut rows = BTreeMap::new();
+    for r in read_table(dir) {
+        *rows.entry(r.sequence_number).or_default() += 1;
+    }
+    let mut dead = BTreeMap::new();
+    for d in read_dead_letters(dir) {
+        *dead.entry(d.sequence_number).or_default() += 1;
+    }
+    (rows, dead)
+}
+
+/// Rows the S3Url fixture body holds.
+const BODY_ROWS: usize = 5;
+
+/// What the table should hold for `range`: two rows per inline record, [`BODY_ROWS`] per
+/// record in `fetched`, one dead letter per record in `dead`.
+fn expect_with(
+    range: std::ops::Range<usize>,
+    dead: &[usize],
+    fetched: &[usize],
+) -> (BTreeMap<String, usize>, BTreeMap<String, usize>) {
+    let rows = range
+        .clone()
+        .filter(|i| !dead.contains(i))
+        .map(|i| (seq(i), if fetched.contains(&i) { BODY_ROWS } else { 2 }))
+        .collect();
+    let dead = range.filter(|i| dead.contains(i)).map(|i| (seq(i), 1)).collect();
+    (rows, dead)
+}
+
+fn expect(range: std::ops::Range<usize>, dead: &[usize]) -> (BTreeMap<String, usize>, BTreeMap<String, usize>) {
+    expect_with(range, dead, &[])
+}
+
+#[tokio::test]
+async fn a_batch_is_written_whole_and_a_redelivery_overwrites_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut items: Vec<_> = (0..30).map(|i| item(i, inline(i, (i % 3) as i64))).collect();
+    items[7] = bad(7);
+    items[11] = item(11, b"{not json".to_vec());
+    let first = write(&items, "shardId-000000000001-a", dir.path()).await;
+    assert_eq!(first.written, 30);
+    assert!(first.failure.is_none(), "{:?}", first.failure);
+    assert_eq!(first.stats.rows, 56);
+    assert_eq!(first.stats.dead_letters, 2);
+    assert_eq!((first.files, first.dead_letter_files), (3, 1));
+    assert_eq!(contents(dir.path()), expect(0..30, &[7, 11]));
+
+    let again = write(&items, "shardId-000000000001-a", dir.path()).await;
+    assert_eq!(again.committed, first.committed, "same batch, same object names");
+    assert_eq!(
+        contents(dir.path()),
+        expect(0..30, &[7, 11]),
+        "overwritten, not duplicated"
+    );
+}
+
+/// Answers every request with 503 (what S3 says when it is overloaded).
+async fn unavailable_server() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 4096];
+                let _ = sock.read(&mut buf).await;
+                let _ = sock
+                    .write_all(b"HTTP/1.1 503 Slow Down\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                    .await;
+            });
+        }
+    });
+    format!("http://{addr}/bucket/records.json?X-Amz-Signature=x")
+}
+
+#[tokio::test]
+async fn a_fetch_that_may_pass_ends_the_batch_before_its_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = format!("file://{}", fixtures().join("s3url/records_array.json").display());
+    let body_rows = {
+        let v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(fixtures().join("s3url/records_array.json")).unwrap()).unwrap();
+        v.as_array().unwrap().len()
+    };
+    assert_eq!(body_rows, BODY_ROWS);
+    let down = unavailable_server().await;
+    let mut items: Vec<_> = (0..20).map(|i| item(i, inline(i, (i % 2) as i64))).collect();
+    items[4] = item(4, s3url(4, 0, &body));
+    items[9] = item(9, s3url(9, 1, "http://127.0.0.1:9/gone?X-Amz-Signature=x")); // refused: may pass
+    items[13] = item(13, s3url(13, 0, &down));
+    let outcome = write(&items, "t1", dir.path()).await;
+    assert_eq!(outcome.written, 9, "ends before the first fetch that may pass");
+    assert!(
+        matches!(outcome.failure, Some(BatchFailure::Fetch { index: 9, .. })),
+        "{:?}",
+        outcome.failure
+    );
+    assert_eq!(contents(dir.path()), expect_with(0..9, &[], &[4]));
+
+    // Lambda redelivers from record 9; by then the body is there, and record 13's server is
+    // still down.
+    items[9] = item(9, s3url(9, 1, &body));
+    let outcome = write(&items[9..], "t2", dir.path()).await;
+    assert_eq!(outcome.written, 4, "records 9..13 of the redelivery");
+    assert_eq!(contents(dir.path()), expect_with(0..13, &[], &[4, 9]));
+    items[13] = item(13, s3url(13, 0, &body));
+    let outcome = write(&items[13..], "t3", dir.path()).await;
+    assert_eq!(outcome.written, 7);
+    assert!(outcome.failure.is_none());
+    assert_eq!(
+        contents(dir.path()),
+        expect_with(0..20, &[], &[4, 9, 13]),
+        "every record exactly once"
+    );
+}
+
+#[tokio::test]
+async fn a_fetch_that_cannot_pass_is_a_dead_letter_and_the_batch_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = format!("file://{}", dir.path().join("no-such-body.json").display());
+    let mut items: Vec<_> = (0..6).map(|i| item(i, inline(i, 0))).collect();
+    items[2] = item(2, s3url(2, 0, &missing));
+    let outcome = write(&items, "t", dir.path()).await;
+    assert_eq!(outcome.written, 6);
+    assert!(outcome.failure.is_none());
+    assert_eq!(contents(dir.path()), expect(0..6, &[2]));
+}
+
+/// Blocks the commit of the batch file of hour `hour`: a directory where it would go.
+fn block(dir: &Path, tag: &str, hour: i64) -> std::path::PathBuf {
+    let path = dir.join(format!("dt=2024-03-01/hr={hour:02}/part-{tag}-00000.parquet"));
+    std::fs::create_dir_all(path.join("blocker")).unwrap();
+    path
+}
+
+#[tokio::test]
+async fn a_failed_commit_rewrites_the_prefix_before_the_first_affected_record() {
+    let dir = tempfile::tempdir().unwrap();
+    // Hours: 0 for even records < 12, 1 for even records ≥ 12 (first: 12), 2 for odd < 12,
+    // 3 for odd ≥ 12 (only after the failure point: its file must go).
+    let hour = |i: usize| match (i.is_multiple_of(2), i < 12) {
+        (true, true) => 0,
+        (true, false) => 1,
+        (false, true) => 2,
+        (false, false) => 3,
+    };
+    let items: Vec<_> = (0..20).map(|i| item(i, inline(i, hour(i)))).collect();
+    let blocker = block(dir.path(), "t1", 1);
+    let outcome = write(&items, "t1", dir.path()).await;
+    assert_eq!(outcome.written, 12, "hour 1's file failed; its first record is 12");
+    assert!(matches!(outcome.failure, Some(BatchFailure::Write { .. })));
+    assert_eq!(
+        contents(dir.path()),
+        expect(0..12, &[]),
+        "files rewritten with the prefix only"
+    );
+    assert!(
+        !dir.path().join("dt=2024-03-01/hr=03/part-t1-00000.parquet").exists(),
+        "the file of a partition only records after the failure reached is deleted"
+    );
+
+    std::fs::remove_dir_all(&blocker).unwrap();
+    let outcome = write(&items[12..], "t2", dir.path()).await;
+    assert_eq!(outcome.written, 8);
+    assert_eq!(contents(dir.path()), expect(0..20, &[]), "every record exactly once");
+}
+
+#[tokio::test]
+async fn a_failure_at_the_first_record_settles_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let items: Vec<_> = (0..10).map(|i| item(i, inline(i, (i % 2) as i64))).collect();
+    block(dir.path(), "t1", 0);
+    let outcome = write(&items, "t1", dir.path()).await;
+    assert_eq!(outcome.written, 0);
+    assert!(matches!(outcome.failure, Some(BatchFailure::Write { .. })));
+    assert_eq!(outcome.committed, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_failed_dead_letter_file_counts_from_the_first_dead_letter() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut items: Vec<_> = (0..10).map(|i| item(i, inline(i, 0))).collect();
+    items[6] = bad(6);
+    items[8] = bad(8);
+    let blocked = dir.path().join("_dead_letters/part-t1-00000.parquet");
+    std::fs::create_dir_all(blocked.join("blocker")).unwrap();
+    let outcome = write(&items, "t1", dir.path()).await;
+    assert_eq!(outcome.written, 6);
+    assert_eq!(contents(dir.path()), expect(0..6, &[]));
+}

@@ -1,0 +1,250 @@
+//! Configuration of the stream-to-parquet function: read from the environment once, at cold
+//! start, and validated then, so a bad setting fails the first invocation with a message that
+//! names the variable instead of surfacing as odd output later.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use synclake_lake::{BatchOptions, Codec, CommitMode, FetchOptions, PartitionSpec, S3Options, WriterOptions};
+
+/// Where the table goes, how it is laid out, and how S3Url bodies are fetched.
+#[derive(Debug, Clone)]
+pub struct StreamConfig {
+    /// `s3://bucket/prefix`, or a local directory (for local runs and tests).
+    pub output: String,
+    /// How to reach S3.
+    pub s3: S3Options,
+    /// Partitioning, files, commit mode and concurrency of each batch.
+    pub batch: BatchOptions,
+    /// Limits of S3Url fetches.
+    pub fetch: FetchOptions,
+    /// Where files are spooled before upload (Lambda's `/tmp`).
+    pub spool_dir: PathBuf,
+}
+
+/// A setting that is missing or does not parse.
+#[derive(Debug, thiserror::Error)]
+#[error("{var}: {reason}")]
+pub struct ConfigError {
+    /// The environment variable.
+    pub var: &'static str,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+/// The environment variables read, with their defaults, for documentation and `--help`-like
+/// listings.
+pub const VARIABLES: &[(&str, &str)] = &[
+    ("SYNCLAKE_OUTPUT", "required: s3://bucket/prefix (or a local directory)"),
+    ("SYNCLAKE_PARTITION_BY", "dt,hr"),
+    ("SYNCLAKE_COMPRESSION", "snappy (zstd, zstd:<1-22>, none)"),
+    ("SYNCLAKE_FETCH_TIMEOUT_SECS", "10"),
+    ("SYNCLAKE_FETCH_MAX_MB", "64"),
+    ("SYNCLAKE_FETCH_ATTEMPTS", "3"),
+    ("SYNCLAKE_ALLOW_FILE_URLS", "false"),
+    ("SYNCLAKE_CONCURRENCY", "16"),
+    ("SYNCLAKE_S3_ENDPOINT", "unset (AWS)"),
+    ("SYNCLAKE_S3_PATH_STYLE", "false"),
+    ("SYNCLAKE_SPOOL_DIR", "<temp dir>/synclake-spool"),
+    ("AWS_LAMBDA_LOG_FORMAT", "Text (or JSON)"),
+    ("AWS_LAMBDA_LOG_LEVEL / RUST_LOG", "info"),
+];
+
+impl StreamConfig {
+    /// Reads the configuration through `env` (`std::env::var(..).ok()` in the function; a map
+    /// in tests), validating every variable.
+    pub fn from_env(env: impl Fn(&str) -> Option<String>) -> Result<StreamConfig, ConfigError> {
+        let get = |var: &'static str| env(var).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let output = get("SYNCLAKE_OUTPUT").ok_or_else(|| ConfigError {
+            var: "SYNCLAKE_OUTPUT",
+            reason: "not set: where to write the table (s3://bucket/prefix)".into(),
+        })?;
+        if output.contains("://") && !output.starts_with("s3://") {
+            return Err(ConfigError {
+                var: "SYNCLAKE_OUTPUT",
+                reason: format!("`{output}` is neither an s3:// URL nor a local path"),
+            });
+        }
+        let partition: PartitionSpec = parse(&get, "SYNCLAKE_PARTITION_BY", PartitionSpec::default())?;
+        let codec: Codec = match get("SYNCLAKE_COMPRESSION") {
+            None => Codec::default(),
+            Some(v) => v.parse().map_err(|reason| ConfigError {
+                var: "SYNCLAKE_COMPRESSION",
+                reason,
+            })?,
+        };
+        let timeout_secs: u64 = parse(&get, "SYNCLAKE_FETCH_TIMEOUT_SECS", 10)?;
+        let max_mb: usize = parse(&get, "SYNCLAKE_FETCH_MAX_MB", 64)?;
+        let attempts: u32 = parse(&get, "SYNCLAKE_FETCH_ATTEMPTS", 3)?;
+        let concurrency: usize = parse(&get, "SYNCLAKE_CONCURRENCY", 16)?;
+        check(
+            "SYNCLAKE_FETCH_TIMEOUT_SECS",
+            (1..=900).contains(&timeout_secs),
+            "1..=900",
+        )?;
+        check("SYNCLAKE_FETCH_MAX_MB", (1..=1024).contains(&max_mb), "1..=1024")?;
+        check("SYNCLAKE_FETCH_ATTEMPTS", (1..=10).contains(&attempts), "1..=10")?;
+        check("SYNCLAKE_CONCURRENCY", (1..=256).contains(&concurrency), "1..=256")?;
+        if let Some(format) = get("AWS_LAMBDA_LOG_FORMAT")
+            && !format.eq_ignore_ascii_case("json")
+            && !format.eq_ignore_ascii_case("text")
+        {
+            return Err(ConfigError {
+                var: "AWS_LAMBDA_LOG_FORMAT",
+                reason: format!("`{format}`: expected Text or JSON"),
+            });
+        }
+        Ok(StreamConfig {
+            output,
+            s3: S3Options {
+                endpoint: get("SYNCLAKE_S3_ENDPOINT"),
+                region: None,
+                path_style: parse(&get, "SYNCLAKE_S3_PATH_STYLE", false)?,
+            },
+            batch: BatchOptions {
+                partition,
+                writer: WriterOptions {
+                    codec,
+                    ..WriterOptions::default()
+                },
+                mode: CommitMode::Overwrite,
+                concurrency,
+            },
+            fetch: FetchOptions {
+                timeout: Duration::from_secs(timeout_secs),
+                max_bytes: max_mb * 1024 * 1024,
+                attempts,
+                allow_file_urls: parse(&get, "SYNCLAKE_ALLOW_FILE_URLS", false)?,
+                ..FetchOptions::default()
+            },
+            spool_dir: get("SYNCLAKE_SPOOL_DIR")
+                .map_or_else(|| std::env::temp_dir().join("synclake-spool"), PathBuf::from),
+        })
+    }
+}
+
+fn parse<T: FromStr>(
+    get: &impl Fn(&'static str) -> Option<String>,
+    var: &'static str,
+    default: T,
+) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    match get(var) {
+        None => Ok(default),
+        Some(v) => v.parse().map_err(|e| ConfigError {
+            var,
+            reason: format!("`{v}`: {e}"),
+        }),
+    }
+}
+
+fn check(var: &'static str, ok: bool, range: &str) -> Result<(), ConfigError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError {
+            var,
+            reason: format!("out of range (expected {range})"),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<StreamConfig, ConfigError> {
+        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
+        StreamConfig::from_env(|k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
+    }
+
+    #[test]
+    fn defaults_need_only_the_output() {
+        let c = config(&[("SYNCLAKE_OUTPUT", "s3://bucket/table")]).unwrap();
+        assert_eq!(c.output, "s3://bucket/table");
+        assert_eq!(c.batch.partition, PartitionSpec::default());
+        assert_eq!(c.batch.writer.codec, Codec::Snappy);
+        assert_eq!(c.batch.mode, CommitMode::Overwrite);
+        assert_eq!(c.fetch.attempts, 3);
+        assert!(!c.fetch.allow_file_urls);
+        assert!(!c.s3.path_style);
+    }
+
+    #[test]
+    fn every_setting_is_read() {
+        let c = config(&[
+            ("SYNCLAKE_OUTPUT", "s3://b/p"),
+            ("SYNCLAKE_PARTITION_BY", "identity_pool_id,dt"),
+            ("SYNCLAKE_COMPRESSION", "zstd:5"),
+            ("SYNCLAKE_FETCH_TIMEOUT_SECS", "3"),
+            ("SYNCLAKE_FETCH_MAX_MB", "2"),
+            ("SYNCLAKE_FETCH_ATTEMPTS", "1"),
+            ("SYNCLAKE_ALLOW_FILE_URLS", "true"),
+            ("SYNCLAKE_CONCURRENCY", "4"),
+            ("SYNCLAKE_S3_ENDPOINT", "http://127.0.0.1:5000"),
+            ("SYNCLAKE_S3_PATH_STYLE", "true"),
+            ("SYNCLAKE_SPOOL_DIR", "/tmp/x"),
+            ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+        ])
+        .unwrap();
+        assert_eq!(c.batch.partition.to_string(), "identity_pool_id,dt");
+        assert_eq!(c.batch.writer.codec, Codec::Zstd(5));
+        assert_eq!(c.fetch.timeout, Duration::from_secs(3));
+        assert_eq!(c.fetch.max_bytes, 2 * 1024 * 1024);
+        assert_eq!(c.fetch.attempts, 1);
+        assert!(c.fetch.allow_file_urls);
+        assert_eq!(c.batch.concurrency, 4);
+        assert_eq!(c.s3.endpoint.as_deref(), Some("http://127.0.0.1:5000"));
+        assert!(c.s3.path_style);
+        assert_eq!(c.spool_dir, PathBuf::from("/tmp/x"));
+    }
+
+    #[test]
+    fn errors_name_the_variable() {
+        type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+        let cases: &[Case<'_>] = &[
+            (&[], "SYNCLAKE_OUTPUT", "not set"),
+            (&[("SYNCLAKE_OUTPUT", "gs://b/p")], "SYNCLAKE_OUTPUT", "neither"),
+            (
+                &[("SYNCLAKE_OUTPUT", "s3://b"), ("SYNCLAKE_PARTITION_BY", "dt,day")],
+                "SYNCLAKE_PARTITION_BY",
+                "day",
+            ),
+            (
+                &[("SYNCLAKE_OUTPUT", "s3://b"), ("SYNCLAKE_COMPRESSION", "lz4")],
+                "SYNCLAKE_COMPRESSION",
+                "lz4",
+            ),
+            (
+                &[("SYNCLAKE_OUTPUT", "s3://b"), ("SYNCLAKE_FETCH_MAX_MB", "lots")],
+                "SYNCLAKE_FETCH_MAX_MB",
+                "lots",
+            ),
+            (
+                &[("SYNCLAKE_OUTPUT", "s3://b"), ("SYNCLAKE_FETCH_ATTEMPTS", "0")],
+                "SYNCLAKE_FETCH_ATTEMPTS",
+                "out of range",
+            ),
+            (
+                &[("SYNCLAKE_OUTPUT", "s3://b"), ("SYNCLAKE_S3_PATH_STYLE", "yes")],
+                "SYNCLAKE_S3_PATH_STYLE",
+                "yes",
+            ),
+            (
+                &[("SYNCLAKE_OUTPUT", "s3://b"), ("AWS_LAMBDA_LOG_FORMAT", "xml")],
+                "AWS_LAMBDA_LOG_FORMAT",
+                "xml",
+            ),
+        ];
+        for (vars, var, needle) in cases {
+            let e = config(vars).unwrap_err();
+            assert_eq!(e.var, *var, "{vars:?}");
+            let msg = e.to_string();
+            assert!(msg.starts_with(var) && msg.contains(needle), "{msg}");
+        }
+    }
+}

@@ -1,0 +1,232 @@
+//! Shared helpers of the Lambda tests: events as Lambda delivers them, the local Lambda
+//! runtime emulator, the local S3 server, and reading the table back (the lake's helpers).
+#![allow(dead_code, clippy::unwrap_used)]
+
+#[path = "../../../lake/tests/common/mod.rs"]
+mod lake;
+
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+#[allow(unused_imports)]
+pub use lake::{Dead, Row, data_files, fixtures, offline_fetch, read_dead_letters, read_table, run_replay};
+use object_store::aws::{AmazonS3, AmazonS3Builder};
+
+/// An environment variable the test setup (`scripts/test.sh`) exports; a clear failure,
+/// never a silent skip, when it is missing.
+pub fn required_env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run the tests through scripts/test.sh, which installs and starts the local services")
+    })
+}
+
+pub const SHARD: &str = "shardId-000000000003";
+
+/// The sequence number of record `i` of the test stream (56 digits, like Kinesis's).
+pub fn seq(i: usize) -> String {
+    format!("4965419887143128337692514630185712740942833952473876{i:04}")
+}
+
+/// Arrival time of record `i`, epoch seconds with a fraction (how Lambda writes it).
+pub fn arrival(i: usize) -> f64 {
+    1_741_944_097.25 + i as f64
+}
+
+/// A Lambda Kinesis event whose records carry `payloads` (raw bytes, base64-encoded here),
+/// numbered from `first`.
+pub fn kinesis_event(payloads: &[Vec<u8>], first: usize) -> String {
+    let records: Vec<serde_json::Value> = payloads
+        .iter()
+        .enumerate()
+        .map(|(k, data)| {
+            let i = first + k;
+            serde_json::json!({
+                "kinesis": {
+                    "kinesisSchemaVersion": "1.0",
+                    "partitionKey": format!("us-east-1:identity-{i}"),
+                    "sequenceNumber": seq(i),
+                    "data": base64::engine::general_purpose::STANDARD.encode(data),
+                    "approximateArrivalTimestamp": arrival(i),
+                },
+                "eventSource": "aws:kinesis",
+                "eventVersion": "1.0",
+                "eventID": format!("{SHARD}:{}", seq(i)),
+                "eventName": "aws:kinesis:record",
+                "invokeIdentityArn": "arn:aws:iam::123456789012:role/lambda-role",
+                "awsRegion": "us-east-1",
+                "eventSourceARN": "arn:aws:kinesis:us-east-1:123456789012:stream/cognito-sync",
+            })
+        })
+        .collect();
+    serde_json::json!({ "Records": records }).to_string()
+}
+
+/// The payload and bad-input fixtures, in name order: (name, bytes).
+pub fn fixture_files(dir: &str) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(fixtures().join(dir))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
+        .collect()
+}
+
+pub fn s3_endpoint() -> String {
+    required_env("SYNCLAKE_TEST_S3_ENDPOINT")
+}
+
+static BUCKETS: AtomicU32 = AtomicU32::new(0);
+
+/// Creates a bucket unique to this test process and call.
+pub async fn new_bucket(prefix: &str) -> String {
+    let name = format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        BUCKETS.fetch_add(1, Ordering::Relaxed)
+    );
+    let url = format!("{}/{}", s3_endpoint(), name);
+    let status = reqwest::Client::new().put(&url).send().await.unwrap().status();
+    assert!(status.is_success(), "create bucket {name}: HTTP {status}");
+    name
+}
+
+/// An object_store client for a bucket on the local S3 server.
+pub fn s3_store(bucket: &str) -> Arc<AmazonS3> {
+    Arc::new(
+        AmazonS3Builder::new()
+            .with_bucket_name(bucket)
+            .with_endpoint(s3_endpoint())
+            .with_allow_http(true)
+            .with_virtual_hosted_style_request(false)
+            .with_region("us-east-1")
+            .with_access_key_id("test")
+            .with_secret_access_key("test")
+            .build()
+            .unwrap(),
+    )
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_listening(port: u16, what: &str, child: &mut Child) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("{what} exited early: {status}");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not listen on 127.0.0.1:{port} within 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A Lambda function binary running under the local Lambda runtime emulator
+/// (`cargo lambda watch --only-lambda-apis`, from the `cargo-lambda` PyPI wheel that
+/// `scripts/services.sh setup` installs). Both processes are ended when it is dropped.
+pub struct Emulator {
+    watch: Child,
+    function: Child,
+    port: u16,
+    /// The function's stdout and stderr, for assertions on its logs.
+    pub log: PathBuf,
+}
+
+impl Emulator {
+    /// Starts the emulator on a free 127.0.0.1 port and `binary` against it, with `env`.
+    pub fn start(binary: &str, env: &[(&str, &str)], log_dir: &Path) -> Emulator {
+        let cargo_lambda = required_env("SYNCLAKE_TEST_CARGO_LAMBDA");
+        let port = free_port();
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let mut watch = Command::new(&cargo_lambda)
+            .args([
+                "lambda",
+                "watch",
+                "--only-lambda-apis",
+                "--ignore-changes",
+                "-A",
+                "127.0.0.1",
+                "-P",
+            ])
+            .arg(port.to_string())
+            .current_dir(&repo)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {cargo_lambda}: {e}"));
+        wait_listening(port, "cargo lambda watch", &mut watch);
+        let log = log_dir.join(format!(
+            "{}.log",
+            Path::new(binary).file_name().unwrap().to_string_lossy()
+        ));
+        let out = std::fs::File::create(&log).unwrap();
+        let function = Command::new(binary)
+            .env("AWS_LAMBDA_FUNCTION_NAME", "_")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024")
+            .env("AWS_LAMBDA_RUNTIME_API", format!("http://127.0.0.1:{port}/.rt"))
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .envs(env.iter().copied())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .unwrap();
+        Emulator {
+            watch,
+            function,
+            port,
+            log,
+        }
+    }
+
+    /// Invokes the function with `payload` through the Invoke API: HTTP status and body.
+    pub async fn invoke(&self, payload: &str) -> (u16, String) {
+        let url = format!("http://127.0.0.1:{}/2015-03-31/functions/_/invocations", self.port);
+        let response = reqwest::Client::new()
+            .post(url)
+            .timeout(Duration::from_secs(60))
+            .body(payload.to_owned())
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap())
+    }
+
+    /// What the function logged so far.
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        for child in [&mut self.function, &mut self.watch] {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}

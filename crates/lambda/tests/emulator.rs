@@ -1,0 +1,98 @@
+//! The real function binaries under the local Lambda runtime emulator (`cargo lambda watch`),
+//! invoked with real event JSON through the Invoke API, writing to the local S3 server.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+use futures::TryStreamExt as _;
+use object_store::ObjectStore as _;
+
+#[tokio::test]
+async fn stream_to_parquet_runs_under_the_lambda_emulator() {
+    let bucket = new_bucket("emulated").await;
+    let endpoint = s3_endpoint();
+    let logs = tempfile::tempdir().unwrap();
+    let output = format!("s3://{bucket}/table");
+    let emulator = Emulator::start(
+        env!("CARGO_BIN_EXE_stream-to-parquet"),
+        &[
+            ("SYNCLAKE_OUTPUT", &output),
+            ("SYNCLAKE_S3_ENDPOINT", &endpoint),
+            ("SYNCLAKE_S3_PATH_STYLE", "true"),
+            ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+        ],
+        logs.path(),
+    );
+
+    let sample = std::fs::read_to_string(fixtures().join("envelopes/lambda_kinesis_event.json")).unwrap();
+    let (status, body) = emulator.invoke(&sample).await;
+    assert_eq!(status, 200, "{body}\n{}", emulator.logs());
+    let response: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(response, serde_json::json!({"batchItemFailures": []}));
+
+    // A second, generated batch through the same warm container.
+    let payloads: Vec<Vec<u8>> = fixture_files("payloads")
+        .into_iter()
+        .filter(|(name, _)| name != "s3url.json")
+        .map(|(_, b)| b)
+        .collect();
+    let (status, body) = emulator.invoke(&kinesis_event(&payloads, 0)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()["batchItemFailures"],
+        serde_json::json!([])
+    );
+
+    let store = s3_store(&bucket);
+    let keys: Vec<String> = store
+        .list(Some(&"table".into()))
+        .map_ok(|o| o.location.to_string())
+        .try_collect()
+        .await
+        .unwrap();
+    let shard0 = keys
+        .iter()
+        .filter(|k| k.contains("/part-shardId-000000000000-"))
+        .count();
+    let shard3 = keys
+        .iter()
+        .filter(|k| k.contains(&format!("/part-{SHARD}-{}-", seq(0))))
+        .count();
+    assert!(shard0 >= 2 && shard3 >= 2, "files of both batches: {keys:?}");
+    assert_eq!(
+        keys.iter().filter(|k| k.starts_with("table/_dead_letters/")).count(),
+        1,
+        "the sample's bad record: {keys:?}"
+    );
+
+    let logs = emulator.logs();
+    let done: Vec<serde_json::Value> = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["fields"]["message"] == "batch done")
+        .collect();
+    assert_eq!(done.len(), 2, "one JSON log line per batch: {logs}");
+    assert_eq!(done[0]["fields"]["records"], 4);
+    assert_eq!(done[0]["fields"]["dead_letters"], 1);
+}
+
+#[test]
+fn a_bad_configuration_stops_the_function_at_start_naming_the_variable() {
+    let out = Command::new(env!("CARGO_BIN_EXE_stream-to-parquet"))
+        .env_clear()
+        .env("SYNCLAKE_OUTPUT", "s3://bucket/t")
+        .env("SYNCLAKE_COMPRESSION", "lz4")
+        .env("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("SYNCLAKE_COMPRESSION") && text.contains("lz4"), "{text}");
+}
