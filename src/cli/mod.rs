@@ -5,6 +5,7 @@ pub mod gen_cmd;
 pub mod logging;
 pub mod replay_cmd;
 pub mod report;
+pub mod trigger_cmd;
 
 use std::process::ExitCode;
 
@@ -35,6 +36,8 @@ pub enum Command {
     Gen(gen_cmd::GenArgs),
     /// Generate sample traffic, replay it into ./lake and show what came out.
     Demo(demo::DemoArgs),
+    /// Sync Trigger rules offline: apply them to an event (`check`) or validate them (`lint`).
+    Trigger(trigger_cmd::TriggerArgs),
 }
 
 /// Runs a parsed command line; the exit code says whether anything went to the dead letters.
@@ -43,5 +46,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Replay(args) => replay_cmd::run(args),
         Command::Gen(args) => gen_cmd::run(args),
         Command::Demo(args) => demo::run(args),
+        Command::Trigger(args) => trigger_cmd::run(args),
     }
 }

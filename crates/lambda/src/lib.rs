@@ -5,7 +5,9 @@
 //!   with partial batch failures reported so that nothing is lost or duplicated. Its
 //!   configuration ([`config`]) comes from the environment at cold start; the event is read
 //!   record by record ([`event`]).
-//! - `sync-trigger`: the Sync Trigger rules engine of `synclake-trigger` behind Cognito Events.
+//! - `sync-trigger` ([`sync_trigger`]): Cognito Events' Sync Trigger, answered by the rules
+//!   engine of `synclake-trigger`: each sync is accepted (possibly with values shaped) or
+//!   refused.
 //!
 //! Data flow of `stream-to-parquet`: event JSON → [`event::KinesisBatchEvent::items`] (source
 //! records and bad records) → [`synclake_lake::write_batch`] (decode, rows, partitions, Parquet,
@@ -14,6 +16,7 @@
 pub mod config;
 pub mod event;
 pub mod stream_to_parquet;
+pub mod sync_trigger;
 
 pub use config::{ConfigError, StreamConfig};
 pub use event::KinesisBatchEvent;

@@ -8,7 +8,7 @@ use std::process::Command;
 
 use common::*;
 use futures::TryStreamExt as _;
-use object_store::ObjectStore as _;
+use object_store::{ObjectStore as _, ObjectStoreExt as _};
 
 #[tokio::test]
 async fn stream_to_parquet_runs_under_the_lambda_emulator() {
@@ -79,20 +79,114 @@ async fn stream_to_parquet_runs_under_the_lambda_emulator() {
     assert_eq!(done[0]["fields"]["dead_letters"], 1);
 }
 
-#[test]
-fn a_bad_configuration_stops_the_function_at_start_naming_the_variable() {
-    let out = Command::new(env!("CARGO_BIN_EXE_stream-to-parquet"))
+/// Starts `binary` with only `env`, expecting it to stop at start; what it printed.
+fn failed_start(binary: &str, env: &[(&str, &str)]) -> String {
+    let out = Command::new(binary)
         .env_clear()
-        .env("SYNCLAKE_OUTPUT", "s3://bucket/t")
-        .env("SYNCLAKE_COMPRESSION", "lz4")
+        .envs(env.iter().copied())
         .env("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9")
         .output()
         .unwrap();
-    assert!(!out.status.success());
-    let text = format!(
+    assert!(!out.status.success(), "{binary} started with {env:?}");
+    format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn a_bad_configuration_stops_the_function_at_start_naming_the_variable() {
+    let text = failed_start(
+        env!("CARGO_BIN_EXE_stream-to-parquet"),
+        &[("SYNCLAKE_OUTPUT", "s3://bucket/t"), ("SYNCLAKE_COMPRESSION", "lz4")],
     );
     assert!(text.contains("SYNCLAKE_COMPRESSION") && text.contains("lz4"), "{text}");
+}
+
+fn trigger_fixture(name: &str) -> String {
+    std::fs::read_to_string(fixtures().join("trigger").join(name)).unwrap()
+}
+
+#[tokio::test]
+async fn sync_trigger_runs_under_the_lambda_emulator() {
+    let logs = tempfile::tempdir().unwrap();
+    let rules = fixtures().join("trigger/rules/profile.toml");
+    let emulator = Emulator::start(
+        env!("CARGO_BIN_EXE_sync-trigger"),
+        &[("SYNCLAKE_TRIGGER_RULES_FILE", rules.to_str().unwrap())],
+        logs.path(),
+    );
+
+    let ok = trigger_fixture("events/profile_ok.json");
+    let (status, body) = emulator.invoke(&ok).await;
+    assert_eq!(status, 200, "{body}\n{}", emulator.logs());
+    assert_eq!(
+        body,
+        ok.trim_end(),
+        "valid changes only: the response is the request byte for byte (the final newline is not JSON)"
+    );
+
+    let request = trigger_fixture("events/profile_transform.json");
+    let (status, body) = emulator.invoke(&request).await;
+    assert_eq!(status, 200, "{body}");
+    let (mut before, mut after): (serde_json::Value, serde_json::Value) = (
+        serde_json::from_str(&request).unwrap(),
+        serde_json::from_str(&body).unwrap(),
+    );
+    assert_ne!(
+        before["datasetRecords"], after["datasetRecords"],
+        "the rules shaped the records"
+    );
+    before.as_object_mut().unwrap().remove("datasetRecords");
+    after.as_object_mut().unwrap().remove("datasetRecords");
+    assert_eq!(before, after, "only datasetRecords may change");
+
+    let (status, body) = emulator.invoke(&trigger_fixture("events/profile_reject.json")).await;
+    let text = format!("{status} {body}");
+    assert!(
+        text.contains("synclake.SyncRejected") && text.contains("adminFlag"),
+        "a rejected sync fails the invocation, naming the key: {text}"
+    );
+    assert!(
+        emulator.logs().contains("adminFlag"),
+        "the decision is logged: {}",
+        emulator.logs()
+    );
+}
+
+#[tokio::test]
+async fn sync_trigger_loads_its_rules_from_s3() {
+    let bucket = new_bucket("rules").await;
+    let store = s3_store(&bucket);
+    let rules = std::fs::read(fixtures().join("trigger/rules/profile.json")).unwrap();
+    store.put(&"prod/rules.json".into(), rules.into()).await.unwrap();
+    let endpoint = s3_endpoint();
+    let url = format!("s3://{bucket}/prod/rules.json");
+    let logs = tempfile::tempdir().unwrap();
+    let emulator = Emulator::start(
+        env!("CARGO_BIN_EXE_sync-trigger"),
+        &[
+            ("SYNCLAKE_TRIGGER_RULES_URL", &url),
+            ("SYNCLAKE_S3_ENDPOINT", &endpoint),
+            ("SYNCLAKE_S3_PATH_STYLE", "true"),
+        ],
+        logs.path(),
+    );
+    let (status, body) = emulator.invoke(&trigger_fixture("events/profile_reject.json")).await;
+    assert!(
+        format!("{status} {body}").contains("synclake.SyncRejected"),
+        "{status} {body}\n{}",
+        emulator.logs()
+    );
+}
+
+#[test]
+fn invalid_rules_stop_the_sync_trigger_at_start_with_their_errors() {
+    let rules = fixtures().join("trigger/rules/invalid_semantic.toml");
+    let text = failed_start(
+        env!("CARGO_BIN_EXE_sync-trigger"),
+        &[("SYNCLAKE_TRIGGER_RULES_FILE", rules.to_str().unwrap())],
+    );
+    assert!(text.contains("invalid_semantic.toml"), "{text}");
 }

@@ -179,18 +179,13 @@ pub fn lambda_event_items(doc: &[u8]) -> Result<Vec<EnvelopeItem<'static>>, Deco
 }
 
 fn lambda_item(index: usize, raw: &RawValue) -> EnvelopeItem<'static> {
-    // `aws_lambda_events` (1.2) reads the fraction of `approximateArrivalTimestamp` as a whole
-    // number of milliseconds (`.21` → 21 ms), so the arrival time is taken from the text.
-    let parsed = serde_json::from_str::<KinesisEventRecord>(raw.get())
-        .and_then(|record| serde_json::from_str::<ArrivalRecord>(raw.get()).map(|a| (record, a)));
-    match parsed {
-        Ok((record, arrival)) => {
+    match serde_json::from_str::<KinesisEventRecord>(raw.get()) {
+        Ok(record) => {
             let mut source = from_lambda_record(record);
-            if let Some(ms) = arrival
-                .kinesis
-                .approximate_arrival_timestamp
-                .and_then(ArrivalTimestamp::epoch_ms)
-            {
+            // `aws_lambda_events` (1.2) reads the fraction of `approximateArrivalTimestamp` as
+            // a whole number of milliseconds (`.21` → 21 ms), so the arrival time is read again
+            // from the text.
+            if let Some(ms) = arrival_in_text(raw.get()) {
                 source.lineage.arrival_ms = Some(ms);
             }
             Ok(source)
@@ -234,16 +229,21 @@ struct SequenceProbe {
     sequence_number: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct ArrivalRecord {
-    kinesis: ArrivalKinesis,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ArrivalKinesis {
-    // A number as Lambda sends it; a string of one as `aws_lambda_events` writes it.
-    approximate_arrival_timestamp: Option<ArrivalTimestamp>,
+/// The `approximateArrivalTimestamp` of a record that parsed, as epoch milliseconds: a number
+/// as Lambda sends it, or a string of one as `aws_lambda_events` writes it.
+///
+/// Found by searching the record's text for the quoted field name rather than parsing the
+/// record a second time (its `data` is most of it). The quoted name cannot occur elsewhere: in
+/// a string value its quotes would be escaped, and `data` is base64.
+fn arrival_in_text(record: &str) -> Option<i64> {
+    const FIELD: &str = "\"approximateArrivalTimestamp\"";
+    let at = memchr::memmem::find(record.as_bytes(), FIELD.as_bytes())?;
+    let rest = record[at + FIELD.len()..].trim_start().strip_prefix(':')?;
+    serde_json::Deserializer::from_str(rest)
+        .into_iter::<ArrivalTimestamp>()
+        .next()?
+        .ok()?
+        .epoch_ms()
 }
 
 /// Epoch seconds with a fraction (Kinesis's arrival timestamps) → epoch milliseconds.
