@@ -3,30 +3,43 @@
 //! What a Lambda invocation writes (and what a consumer writes per flush). Unlike
 //! [`replay`](crate::replay), the caller must tell its source how far the batch got: "records
 //! before index `k` are in the table; deliver `k` and after again". The protocol guarantees that
-//! the files named under `tag` hold the rows (and dead letters) of exactly `records[..k]`, so
-//! a redelivery from `k` under another tag duplicates nothing:
+//! the files this call leaves hold the rows (and dead letters) of exactly `records[..k]`, so a
+//! redelivery from `k` duplicates nothing.
 //!
+//! **Names.** Each file is named after the *first record in it*: `part-<tag of that
+//! record>-<n>.parquet`, the tag coming from the caller (for Kinesis: shard and sequence
+//! number). A name is thus a function of the records, not of how the source cut them into
+//! batches: whatever redelivery later carries a file's first record (the same batch again, a
+//! batch split in two by Lambda's bisect-on-error, a batch resumed after a partial failure)
+//! writes that partition's file under the same name and overwrites what an earlier, failed or
+//! timed-out attempt left, including a commit that reported an error but landed.
+//!
+//! **Steps.**
 //! 1. **Convert** `records[..limit]` (at first, all). S3Url bodies are fetched concurrently;
 //!    a fetch failure that may pass on retry at record `i` lowers `limit` to `i` and the
 //!    conversion starts again (bodies already fetched are reused). A fetch that cannot pass
 //!    (403, 404, too large) is a dead letter, like bad data.
-//! 2. **Write** one file per partition and one dead-letter file, named
-//!    `part-<tag>-<n>.parquet`, and commit them concurrently with the caller's [`CommitMode`].
+//! 2. **Write** one file per partition and one dead-letter file, and commit them concurrently
+//!    with the caller's [`CommitMode`].
 //! 3. If some commits fail, `limit` becomes the lowest record index with rows in a failed
 //!    file, and the prefix is converted and written again **under the same names**: files
 //!    committed by the first attempt are overwritten with the prefix's rows, and those whose
-//!    partitions the prefix no longer reaches are deleted. If that fails too, `limit` is 0:
-//!    nothing is settled, and the source must deliver the whole batch again. Because names
-//!    derive from `tag` (the caller makes it from the first record's position), that
-//!    redelivery overwrites whatever this attempt left.
+//!    partitions the prefix no longer reaches (and those whose commit failed: it may have
+//!    landed) are deleted, best effort (see *Names*). If the rewrite fails too, `limit` is 0: nothing is settled, and the source
+//!    must deliver the whole batch again, which overwrites whatever this attempt left.
+//!
+//! **Deadline.** With a deadline (a Lambda's remaining time), fetching stops at two thirds of
+//! the time left and commits at the deadline: records not fetched in time end the prefix, a
+//! commit not finished in time counts as failed. The call returns before the deadline with what
+//! it settled, rather than being killed mid-way.
 
 use std::collections::{BTreeMap, HashMap};
 
 use arrow_array::RecordBatch;
 use bytes::Bytes;
 use futures::StreamExt as _;
-use synclake_records::SourceRecord;
 use synclake_records::envelope::EnvelopeItem;
+use synclake_records::{Position, SourceRecord};
 
 use crate::convert::{ConvertStats, Converter, Step};
 use crate::dead_letter::{DEAD_LETTER_DIR, Stage};
@@ -36,6 +49,7 @@ use crate::partition::PartitionSpec;
 use crate::schema::{dead_letter_schema, table_schema};
 use crate::store::{CommitMode, Store};
 use crate::writer::{PartitionedWriter, SealedFile, WriterOptions};
+use tokio::time::Instant;
 
 /// How a batch is written.
 #[derive(Debug, Clone)]
@@ -74,6 +88,12 @@ pub enum BatchFailure {
         #[source]
         source: FetchError,
     },
+    /// The records of an S3Url payload were not fetched before the deadline.
+    #[error("record {index}: S3Url body not fetched before the deadline")]
+    FetchDeadline {
+        /// The record whose body was not fetched.
+        index: usize,
+    },
     /// A file could not be written or committed.
     #[error("{source}")]
     Write {
@@ -105,30 +125,39 @@ pub struct BatchOutcome {
     pub bytes: u64,
 }
 
-/// Converts and writes `items` as files named `part-<tag>-<n>.parquet`, following the
-/// protocol in the [module docs](self). Never fails as a whole: how far it got is in
+/// Converts and writes `items`, following the protocol in the [module docs](self): a file
+/// whose first record is `items[i]` is named `part-<tag_of(i)>-<n>.parquet`. Returns by
+/// `deadline` if one is given. Never fails as a whole: how far it got is in
 /// [`BatchOutcome::written`], and why not further in [`BatchOutcome::failure`].
 pub async fn write_batch(
     items: &[EnvelopeItem<'_>],
-    tag: &str,
+    tag_of: &(dyn Fn(usize) -> String + Sync),
     store: &Store,
     fetcher: &Fetcher,
     opts: &BatchOptions,
+    deadline: Option<Instant>,
 ) -> BatchOutcome {
     let mut bodies = Bodies::default();
     let mut limit = items.len();
     let mut failure = None;
     let mut first_attempt: Option<Vec<String>> = None;
+    let fetch_by = deadline.map(|d| {
+        let now = Instant::now();
+        now + d.saturating_duration_since(now) * 2 / 3
+    });
     loop {
-        let conv = convert(items, &mut limit, &mut bodies, fetcher, opts, &mut failure).await;
-        match write_prefix(conv, tag, store, opts).await {
+        let conv = convert(items, &mut limit, &mut bodies, fetcher, opts, fetch_by, &mut failure).await;
+        match write_prefix(conv, tag_of, store, opts, deadline).await {
             Ok(mut outcome) => {
                 if let Some(earlier) = first_attempt.take() {
                     // Files of the first attempt that the prefix did not rewrite hold rows of
                     // records it no longer covers.
+                    // Best effort: a file left behind is named after its first record, which
+                    // the redelivery carries, and is overwritten then.
                     for key in earlier.iter().filter(|k| outcome.committed.binary_search(k).is_err()) {
-                        if let Err(source) = store.delete(key).await {
-                            return whole_batch_failed(source);
+                        if let Err(error) = store.delete(key).await {
+                            tracing::warn!(key = %store.full_key(key), %error,
+                                "could not delete a file of the failed attempt; the redelivery will overwrite it");
                         }
                     }
                 }
@@ -142,19 +171,50 @@ pub async fn write_batch(
             Err(WriteFailed {
                 source,
                 lowest_index,
-                committed,
+                attempted,
             }) => {
                 if first_attempt.is_some() || lowest_index == 0 {
                     return whole_batch_failed(source);
                 }
-                tracing::warn!(tag, failed_from = lowest_index, error = %source,
+                tracing::warn!(failed_from = lowest_index, error = %source,
                     "writing a batch failed; rewriting the part before the first affected record");
                 limit = lowest_index;
                 failure = Some(BatchFailure::Write { source });
-                first_attempt = Some(committed);
+                first_attempt = Some(attempted);
             }
         }
     }
+}
+
+/// The file-name tag of a record read from a stream: `<shard>-<sequence number>`, with
+/// characters unsafe in an object key replaced by `_`. None for a record without a sequence
+/// number (files, test events): the caller names those otherwise.
+pub fn record_tag(item: &EnvelopeItem<'_>) -> Option<String> {
+    let lineage = match item {
+        Ok(record) => &record.lineage,
+        Err(bad) => &bad.lineage,
+    };
+    match &lineage.position {
+        Position::Sequence(seq) if !seq.is_empty() => {
+            let mut tag = String::with_capacity(lineage.source.len() + seq.len() + 1);
+            push_safe(&mut tag, &lineage.source);
+            tag.push('-');
+            push_safe(&mut tag, seq);
+            Some(tag)
+        }
+        _ => None,
+    }
+}
+
+/// Keeps characters that are safe in an object key and a file name; replaces the rest.
+fn push_safe(out: &mut String, s: &str) {
+    out.extend(s.chars().take(128).map(|c| {
+        if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+            c
+        } else {
+            '_'
+        }
+    }));
 }
 
 fn whole_batch_failed(source: LakeError) -> BatchOutcome {
@@ -193,13 +253,14 @@ impl Converted {
 }
 
 /// Converts `items[..limit]`, lowering `limit` to the first record whose S3Url fetch failed in
-/// a way that may pass (and recording that failure).
+/// a way that may pass or did not finish by `fetch_by` (and recording that failure).
 async fn convert(
     items: &[EnvelopeItem<'_>],
     limit: &mut usize,
     bodies: &mut Bodies,
     fetcher: &Fetcher,
     opts: &BatchOptions,
+    fetch_by: Option<Instant>,
     failure: &mut Option<BatchFailure>,
 ) -> Converted {
     loop {
@@ -225,17 +286,27 @@ async fn convert(
                 }
             }
         }
-        fetch_missing(&deferred, bodies, fetcher, opts.concurrency).await;
-        let retry_from = deferred
-            .iter()
-            .map(|(i, _)| *i)
-            .find(|i| matches!(bodies.0.get(i), Some(Err(e)) if e.is_retryable()));
+        fetch_missing(&deferred, bodies, fetcher, opts.concurrency, fetch_by).await;
+        let retry_from = deferred.iter().map(|(i, _)| *i).find(|i| match bodies.0.get(i) {
+            Some(Err(e)) => e.is_retryable(),
+            Some(Ok(_)) => false,
+            None => true, // not fetched by the deadline
+        });
         if let Some(index) = retry_from {
             *limit = index;
-            if let Some(Err(source)) = bodies.0.remove(&index) {
-                tracing::warn!(index, error = %source, "S3Url fetch failed; the batch ends before this record");
-                *failure = Some(BatchFailure::Fetch { index, source });
-            }
+            *failure = Some(match bodies.0.remove(&index) {
+                Some(Err(source)) => {
+                    tracing::warn!(index, error = %source, "S3Url fetch failed; the batch ends before this record");
+                    BatchFailure::Fetch { index, source }
+                }
+                _ => {
+                    tracing::warn!(
+                        index,
+                        "S3Url fetch not done by the deadline; the batch ends before this record"
+                    );
+                    BatchFailure::FetchDeadline { index }
+                }
+            });
             continue;
         }
         for (index, _) in &deferred {
@@ -252,14 +323,29 @@ async fn convert(
     }
 }
 
-async fn fetch_missing(deferred: &[(usize, String)], bodies: &mut Bodies, fetcher: &Fetcher, concurrency: usize) {
-    let missing = deferred.iter().filter(|(i, _)| !bodies.0.contains_key(i));
-    let fetched: Vec<(usize, Result<Bytes, FetchError>)> = futures::stream::iter(missing)
+/// Fetches the bodies not fetched yet, until `fetch_by`; those still missing then stay absent.
+async fn fetch_missing(
+    deferred: &[(usize, String)],
+    bodies: &mut Bodies,
+    fetcher: &Fetcher,
+    concurrency: usize,
+    fetch_by: Option<Instant>,
+) {
+    let missing: Vec<&(usize, String)> = deferred.iter().filter(|(i, _)| !bodies.0.contains_key(i)).collect();
+    let mut fetches = futures::stream::iter(missing)
         .map(|(i, url)| async move { (*i, fetcher.fetch(url).await) })
-        .buffer_unordered(concurrency.max(1))
-        .collect()
-        .await;
-    bodies.0.extend(fetched);
+        .buffer_unordered(concurrency.max(1));
+    loop {
+        let next = match fetch_by {
+            Some(by) => match tokio::time::timeout_at(by, fetches.next()).await {
+                Ok(next) => next,
+                Err(_) => return,
+            },
+            None => fetches.next().await,
+        };
+        let Some((index, body)) = next else { return };
+        bodies.0.insert(index, body);
+    }
 }
 
 /// A write attempt that did not commit everything.
@@ -267,32 +353,44 @@ struct WriteFailed {
     source: LakeError,
     /// Lowest record index with rows in a file that was not committed.
     lowest_index: usize,
-    /// What was committed anyway, sorted.
-    committed: Vec<String>,
+    /// Every key this attempt committed or tried to (a failed commit may have landed).
+    attempted: Vec<String>,
 }
 
-/// Writes and commits the converted prefix.
+/// Writes and commits the converted prefix, each commit by `deadline`.
 async fn write_prefix(
     mut c: Converted,
-    tag: &str,
+    tag_of: &(dyn Fn(usize) -> String + Sync),
     store: &Store,
     opts: &BatchOptions,
+    deadline: Option<Instant>,
 ) -> Result<BatchOutcome, WriteFailed> {
     let stats = c.conv.stats().clone();
-    let sealed = match seal_files(&mut c.conv, tag, store, opts) {
+    let sealed = match seal_files(&mut c, tag_of, store, opts) {
         Ok(sealed) => sealed,
         Err(source) => {
             return Err(WriteFailed {
                 source,
                 lowest_index: 0,
-                committed: Vec::new(),
+                attempted: Vec::new(),
             });
         }
     };
+    let attempted: Vec<String> = sealed.iter().map(|s| s.spool.key.clone()).collect();
     let results: Vec<(String, u64, Result<u64, LakeError>)> = futures::stream::iter(sealed)
         .map(|s| async move {
             let (key, rows) = (s.spool.key.clone(), s.rows);
-            (key, rows, store.commit(s.spool, s.file, opts.mode).await)
+            let commit = store.commit(s.spool, s.file, opts.mode);
+            let result = match deadline {
+                Some(by) => tokio::time::timeout_at(by, commit).await.unwrap_or_else(|_| {
+                    Err(LakeError::Deadline {
+                        op: "commit",
+                        key: key.clone(),
+                    })
+                }),
+                None => commit.await,
+            };
+            (key, rows, result)
         })
         .buffer_unordered(opts.concurrency.max(1))
         .collect()
@@ -336,15 +434,16 @@ async fn write_prefix(
         Some((lowest_index, source)) => Err(WriteFailed {
             source,
             lowest_index,
-            committed: outcome.committed,
+            attempted,
         }),
     }
 }
 
-/// Encodes the converter's rows and dead letters into sealed spool files.
+/// Encodes the converter's rows and dead letters into sealed spool files, each named after
+/// the first record in it.
 fn seal_files(
-    conv: &mut Converter,
-    tag: &str,
+    c: &mut Converted,
+    tag_of: &(dyn Fn(usize) -> String + Sync),
     store: &Store,
     opts: &BatchOptions,
 ) -> Result<Vec<SealedFile>, LakeError> {
@@ -352,14 +451,18 @@ fn seal_files(
         table_schema(),
         opts.writer.table_properties(),
         opts.writer.clone(),
-        tag.to_owned(),
+        tag_of(0),
     );
+    for (partition, lowest) in &c.lowest_in_partition {
+        table.set_tag(partition, tag_of(*lowest));
+    }
     let mut dead = PartitionedWriter::new(
         dead_letter_schema(),
         opts.writer.dead_letter_properties(),
         opts.writer.clone(),
-        tag.to_owned(),
+        tag_of(c.lowest_dead.unwrap_or(0)),
     );
+    let conv = &mut c.conv;
     let result = (|| {
         conv.drain(
             |p: &str, b: &RecordBatch| table.write(store, p, b),

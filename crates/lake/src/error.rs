@@ -64,6 +64,15 @@ pub enum LakeError {
         /// Why it is not usable.
         reason: String,
     },
+    /// An operation did not finish before the caller's deadline (it may still have taken
+    /// effect).
+    #[error("{op} {key}: did not finish before the deadline")]
+    Deadline {
+        /// What was being done.
+        op: &'static str,
+        /// The object key.
+        key: String,
+    },
     /// A create-only commit found the object already there: an earlier attempt committed it.
     #[error("object {key} already exists")]
     AlreadyExists {
@@ -81,6 +90,7 @@ impl LakeError {
                 std::io::ErrorKind::Interrupted | std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
             ),
             LakeError::Store { source, .. } => matches!(source, object_store::Error::Generic { .. }),
+            LakeError::Deadline { .. } => true,
             _ => false,
         }
     }

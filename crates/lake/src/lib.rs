@@ -27,7 +27,7 @@ pub mod schema;
 pub mod store;
 pub mod writer;
 
-pub use batch::{BatchFailure, BatchOptions, BatchOutcome, write_batch};
+pub use batch::{BatchFailure, BatchOptions, BatchOutcome, record_tag, write_batch};
 pub use convert::{ConvertStats, Converter, Step};
 pub use error::LakeError;
 pub use fetch::{FetchOptions, Fetcher};

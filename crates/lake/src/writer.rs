@@ -149,6 +149,8 @@ pub struct PartitionedWriter {
     props: WriterProperties,
     opts: WriterOptions,
     tag: String,
+    /// Tags of partitions named otherwise than `tag` (see [`PartitionedWriter::set_tag`]).
+    partition_tags: HashMap<String, String>,
     /// Next file number per partition: numbering in one partition does not depend on what
     /// happens in others.
     next_seq: HashMap<String, u32>,
@@ -165,11 +167,18 @@ impl PartitionedWriter {
             props,
             opts,
             tag,
+            partition_tags: HashMap::new(),
             next_seq: HashMap::new(),
             clock: 0,
             open: HashMap::new(),
             sealed: Vec::new(),
         }
+    }
+
+    /// Names the files of `partition` with `tag` instead of the writer's tag (a batch names
+    /// each partition's file after the first record in it). Set before the first write to it.
+    pub fn set_tag(&mut self, partition: &str, tag: String) {
+        self.partition_tags.insert(partition.to_owned(), tag);
     }
 
     /// Appends `batch` to the open file of `partition` (a relative directory, may be empty).
@@ -260,7 +269,8 @@ impl PartitionedWriter {
 
     fn open_file(&mut self, store: &Store, partition: &str) -> Result<OpenFile, LakeError> {
         let seq = self.next_seq.entry(partition.to_owned()).or_default();
-        let name = format!("part-{}-{:05}.parquet", self.tag, *seq);
+        let tag = self.partition_tags.get(partition).unwrap_or(&self.tag);
+        let name = format!("part-{tag}-{:05}.parquet", *seq);
         *seq += 1;
         let key = if partition.is_empty() {
             name

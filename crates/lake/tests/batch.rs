@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use common::*;
-use synclake_lake::{BatchFailure, BatchOptions, BatchOutcome, Fetcher, S3Options, Store, write_batch};
+use synclake_lake::{BatchFailure, BatchOptions, BatchOutcome, Fetcher, S3Options, Store, record_tag, write_batch};
 use synclake_records::envelope::{BadRecord, EnvelopeItem};
 use synclake_records::{DecodeError, Lineage, Position, SourceRecord};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -75,9 +75,12 @@ fn store(dir: &Path) -> Store {
     Store::open(dir.to_str().unwrap(), &S3Options::default(), &std::env::temp_dir()).unwrap()
 }
 
-async fn write(items: &[EnvelopeItem<'_>], tag: &str, dir: &Path) -> BatchOutcome {
+/// Writes a batch as the Lambda does: files named after their first record's shard and
+/// sequence number.
+async fn write(items: &[EnvelopeItem<'_>], dir: &Path) -> BatchOutcome {
     let fetcher = Fetcher::new(offline_fetch()).unwrap();
-    write_batch(items, tag, &store(dir), &fetcher, &BatchOptions::default()).await
+    let tag_of = |i: usize| record_tag(&items[i]).unwrap();
+    write_batch(items, &tag_of, &store(dir), &fetcher, &BatchOptions::default(), None).await
 }
 
 /// Rows per sequence number in the table, and dead letters per sequence number.
@@ -122,7 +125,7 @@ async fn a_batch_is_written_whole_and_a_redelivery_overwrites_it() {
     let mut items: Vec<_> = (0..30).map(|i| item(i, inline(i, (i % 3) as i64))).collect();
     items[7] = bad(7);
     items[11] = item(11, b"{not json".to_vec());
-    let first = write(&items, "shardId-000000000001-a", dir.path()).await;
+    let first = write(&items, dir.path()).await;
     assert_eq!(first.written, 30);
     assert!(first.failure.is_none(), "{:?}", first.failure);
     assert_eq!(first.stats.rows, 56);
@@ -130,7 +133,7 @@ async fn a_batch_is_written_whole_and_a_redelivery_overwrites_it() {
     assert_eq!((first.files, first.dead_letter_files), (3, 1));
     assert_eq!(contents(dir.path()), expect(0..30, &[7, 11]));
 
-    let again = write(&items, "shardId-000000000001-a", dir.path()).await;
+    let again = write(&items, dir.path()).await;
     assert_eq!(again.committed, first.committed, "same batch, same object names");
     assert_eq!(
         contents(dir.path()),
@@ -172,7 +175,7 @@ async fn a_fetch_that_may_pass_ends_the_batch_before_its_record() {
     items[4] = item(4, s3url(4, 0, &body));
     items[9] = item(9, s3url(9, 1, "http://127.0.0.1:9/gone?X-Amz-Signature=x")); // refused: may pass
     items[13] = item(13, s3url(13, 0, &down));
-    let outcome = write(&items, "t1", dir.path()).await;
+    let outcome = write(&items, dir.path()).await;
     assert_eq!(outcome.written, 9, "ends before the first fetch that may pass");
     assert!(
         matches!(outcome.failure, Some(BatchFailure::Fetch { index: 9, .. })),
@@ -184,11 +187,11 @@ async fn a_fetch_that_may_pass_ends_the_batch_before_its_record() {
     // Lambda redelivers from record 9; by then the body is there, and record 13's server is
     // still down.
     items[9] = item(9, s3url(9, 1, &body));
-    let outcome = write(&items[9..], "t2", dir.path()).await;
+    let outcome = write(&items[9..], dir.path()).await;
     assert_eq!(outcome.written, 4, "records 9..13 of the redelivery");
     assert_eq!(contents(dir.path()), expect_with(0..13, &[], &[4, 9]));
     items[13] = item(13, s3url(13, 0, &body));
-    let outcome = write(&items[13..], "t3", dir.path()).await;
+    let outcome = write(&items[13..], dir.path()).await;
     assert_eq!(outcome.written, 7);
     assert!(outcome.failure.is_none());
     assert_eq!(
@@ -204,15 +207,21 @@ async fn a_fetch_that_cannot_pass_is_a_dead_letter_and_the_batch_goes_on() {
     let missing = format!("file://{}", dir.path().join("no-such-body.json").display());
     let mut items: Vec<_> = (0..6).map(|i| item(i, inline(i, 0))).collect();
     items[2] = item(2, s3url(2, 0, &missing));
-    let outcome = write(&items, "t", dir.path()).await;
+    let outcome = write(&items, dir.path()).await;
     assert_eq!(outcome.written, 6);
     assert!(outcome.failure.is_none());
     assert_eq!(contents(dir.path()), expect(0..6, &[2]));
 }
 
-/// Blocks the commit of the batch file of hour `hour`: a directory where it would go.
-fn block(dir: &Path, tag: &str, hour: i64) -> std::path::PathBuf {
-    let path = dir.join(format!("dt=2024-03-01/hr={hour:02}/part-{tag}-00000.parquet"));
+/// The name of the file whose first record is `i`.
+fn file_of(i: usize) -> String {
+    format!("part-shardId-000000000001-{}-00000.parquet", seq(i))
+}
+
+/// Blocks the commit of the file of hour `hour` whose first record is `first`: a directory
+/// where it would go.
+fn block(dir: &Path, first: usize, hour: i64) -> std::path::PathBuf {
+    let path = dir.join(format!("dt=2024-03-01/hr={hour:02}/{}", file_of(first)));
     std::fs::create_dir_all(path.join("blocker")).unwrap();
     path
 }
@@ -229,8 +238,8 @@ async fn a_failed_commit_rewrites_the_prefix_before_the_first_affected_record() 
         (false, false) => 3,
     };
     let items: Vec<_> = (0..20).map(|i| item(i, inline(i, hour(i)))).collect();
-    let blocker = block(dir.path(), "t1", 1);
-    let outcome = write(&items, "t1", dir.path()).await;
+    let blocker = block(dir.path(), 12, 1);
+    let outcome = write(&items, dir.path()).await;
     assert_eq!(outcome.written, 12, "hour 1's file failed; its first record is 12");
     assert!(matches!(outcome.failure, Some(BatchFailure::Write { .. })));
     assert_eq!(
@@ -239,12 +248,12 @@ async fn a_failed_commit_rewrites_the_prefix_before_the_first_affected_record() 
         "files rewritten with the prefix only"
     );
     assert!(
-        !dir.path().join("dt=2024-03-01/hr=03/part-t1-00000.parquet").exists(),
+        !dir.path().join(format!("dt=2024-03-01/hr=03/{}", file_of(13))).exists(),
         "the file of a partition only records after the failure reached is deleted"
     );
 
     std::fs::remove_dir_all(&blocker).unwrap();
-    let outcome = write(&items[12..], "t2", dir.path()).await;
+    let outcome = write(&items[12..], dir.path()).await;
     assert_eq!(outcome.written, 8);
     assert_eq!(contents(dir.path()), expect(0..20, &[]), "every record exactly once");
 }
@@ -253,8 +262,8 @@ async fn a_failed_commit_rewrites_the_prefix_before_the_first_affected_record() 
 async fn a_failure_at_the_first_record_settles_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let items: Vec<_> = (0..10).map(|i| item(i, inline(i, (i % 2) as i64))).collect();
-    block(dir.path(), "t1", 0);
-    let outcome = write(&items, "t1", dir.path()).await;
+    block(dir.path(), 0, 0);
+    let outcome = write(&items, dir.path()).await;
     assert_eq!(outcome.written, 0);
     assert!(matches!(outcome.failure, Some(BatchFailure::Write { .. })));
     assert_eq!(outcome.committed, Vec::<String>::new());
@@ -266,9 +275,67 @@ async fn a_failed_dead_letter_file_counts_from_the_first_dead_letter() {
     let mut items: Vec<_> = (0..10).map(|i| item(i, inline(i, 0))).collect();
     items[6] = bad(6);
     items[8] = bad(8);
-    let blocked = dir.path().join("_dead_letters/part-t1-00000.parquet");
+    let blocked = dir.path().join(format!("_dead_letters/{}", file_of(6)));
     std::fs::create_dir_all(blocked.join("blocker")).unwrap();
-    let outcome = write(&items, "t1", dir.path()).await;
+    let outcome = write(&items, dir.path()).await;
     assert_eq!(outcome.written, 6);
     assert_eq!(contents(dir.path()), expect(0..6, &[]));
+}
+
+#[tokio::test]
+async fn what_a_failed_attempt_left_is_overwritten_however_the_batch_is_redelivered() {
+    let dir = tempfile::tempdir().unwrap();
+    // Records 0..10 alternate between hours 0 and 1; records 10..20 are all in hour 2.
+    let hour = |i: usize| if i >= 10 { 2 } else { (i % 2) as i64 };
+    let items: Vec<_> = (0..20).map(|i| item(i, inline(i, hour(i)))).collect();
+    let blocker = block(dir.path(), 0, 0);
+    let outcome = write(&items, dir.path()).await;
+    assert_eq!(outcome.written, 0, "the file of record 0 failed: nothing settled");
+    assert!(
+        dir.path().join(format!("dt=2024-03-01/hr=02/{}", file_of(10))).exists(),
+        "hour 2's file was committed before the failure was known"
+    );
+
+    // Lambda bisects the failed batch: the first half, then the second.
+    std::fs::remove_dir_all(&blocker).unwrap();
+    assert_eq!(write(&items[..10], dir.path()).await.written, 10);
+    assert_eq!(write(&items[10..], dir.path()).await.written, 10);
+    assert_eq!(contents(dir.path()), expect(0..20, &[]), "every record exactly once");
+}
+
+#[tokio::test]
+async fn a_fetch_still_running_at_the_deadline_ends_the_batch_in_time() {
+    let dir = tempfile::tempdir().unwrap();
+    // A server that accepts and never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/slow?X-Amz-Signature=x", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = listener.accept().await {
+            held.push(sock);
+        }
+    });
+    let mut items: Vec<_> = (0..8).map(|i| item(i, inline(i, 0))).collect();
+    items[5] = item(5, s3url(5, 0, &url));
+    let fetcher = Fetcher::new(offline_fetch()).unwrap();
+    let tag_of = |i: usize| record_tag(&items[i]).unwrap();
+    let started = tokio::time::Instant::now();
+    let deadline = started + std::time::Duration::from_millis(900);
+    let outcome = write_batch(
+        &items,
+        &tag_of,
+        &store(dir.path()),
+        &fetcher,
+        &BatchOptions::default(),
+        Some(deadline),
+    )
+    .await;
+    assert!(tokio::time::Instant::now() <= deadline, "returned by the deadline");
+    assert_eq!(outcome.written, 5);
+    assert!(
+        matches!(outcome.failure, Some(BatchFailure::FetchDeadline { index: 5 })),
+        "{:?}",
+        outcome.failure
+    );
+    assert_eq!(contents(dir.path()), expect(0..5, &[]));
 }

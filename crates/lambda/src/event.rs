@@ -14,6 +14,7 @@
 use aws_lambda_events::event::kinesis::KinesisEvent;
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
+use synclake_lake::record_tag;
 use synclake_records::envelope::{BadRecord, EnvelopeItem, lambda_event_items};
 use synclake_records::{Lineage, Position};
 
@@ -63,48 +64,21 @@ impl KinesisBatchEvent {
     }
 }
 
-/// The name tag of a batch's files: the shard and the first record's sequence number.
+/// File-name tags for a batch: `tag_of(i)` names the files whose first record is `items[i]`
+/// (see [`synclake_lake::batch`]): `<shard>-<sequence number>` of that record.
 ///
-/// A redelivery of the same batch starts at the same record, so it gets the same tag and
-/// overwrites the same objects; a redelivery that starts later (after a partial failure) gets
-/// another tag, and the files of the first attempt hold only records before it. The end of
-/// the range is left out on purpose: a redelivery may carry more records than the first
-/// attempt and must still overwrite it. One output prefix per stream: shard ids repeat across
-/// streams (and the `source` column could not tell them apart either).
-pub fn batch_tag(items: &[EnvelopeItem<'_>]) -> String {
-    let lineage = items.first().map(|item| match item {
-        Ok(record) => &record.lineage,
-        Err(bad) => &bad.lineage,
-    });
-    let mut tag = String::new();
-    match lineage {
-        Some(Lineage {
-            source,
-            position: Position::Sequence(seq),
-            ..
-        }) if !seq.is_empty() => {
-            push_safe(&mut tag, source);
-            tag.push('-');
-            push_safe(&mut tag, seq);
-        }
-        // No sequence number (not a real Lambda event): name the files after the content.
-        _ => {
-            tag.push_str("event-");
-            tag.push_str(&format!("{:016x}", fnv1a(items)));
-        }
-    }
-    tag
-}
-
-/// Keeps characters that are safe in an object key and a file name; replaces the rest.
-fn push_safe(out: &mut String, s: &str) {
-    out.extend(s.chars().take(128).map(|c| {
-        if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
-            c
-        } else {
-            '_'
-        }
-    }));
+/// Names are thus a function of the records, not of how Lambda cut the stream into batches:
+/// a redelivery (the same batch again, half of it after a bisect, the rest of it after a
+/// partial failure) that carries a file's first record rewrites that file under the same name.
+/// One output prefix per stream: shard ids repeat across streams (and the `source` column could
+/// not tell them apart either). A record without a sequence number (not a real Kinesis event)
+/// is named after the batch's content.
+pub fn batch_tags(items: &[EnvelopeItem<'_>]) -> Vec<String> {
+    let fallback = format!("event-{:016x}", fnv1a(items));
+    items
+        .iter()
+        .map(|item| record_tag(item).unwrap_or_else(|| fallback.clone()))
+        .collect()
 }
 
 fn fnv1a(items: &[EnvelopeItem<'_>]) -> u64 {
@@ -135,11 +109,11 @@ mod tests {
         "eventSourceARN":"arn:aws:kinesis:us-east-1:123456789012:stream/cognito"}]}"#;
 
     #[test]
-    fn tag_is_shard_and_first_sequence() {
+    fn tag_is_shard_and_sequence() {
         let event = KinesisBatchEvent::from_json(EVENT).unwrap();
         let items = event.items();
         assert_eq!(
-            batch_tag(&items),
+            batch_tags(&items)[0],
             "shardId-000000000006-49590338271490256608559692538361571095921575989136588898"
         );
         let record = items[0].as_ref().unwrap();
@@ -169,14 +143,14 @@ mod tests {
         assert_eq!(items.len(), 1);
         let bad = items[0].as_ref().unwrap_err();
         assert_eq!(bad.raw, br#"{"hello":"world"}"#);
-        assert!(batch_tag(&items).starts_with("event-"));
+        assert!(batch_tags(&items)[0].starts_with("event-"));
     }
 
     #[test]
     fn unsafe_characters_do_not_reach_the_key() {
         let json = EVENT.replace("shardId-000000000006:", "shard/../x y:");
         let items = KinesisBatchEvent::from_json(&json).unwrap().items();
-        let tag = batch_tag(&items);
+        let tag = &batch_tags(&items)[0];
         assert!(tag.starts_with("shard_.._x_y-4959"), "{tag}");
     }
 }

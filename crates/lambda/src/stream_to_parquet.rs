@@ -19,7 +19,7 @@ use synclake_lake::{BatchFailure, BatchOptions, Fetcher, LakeError, Store, write
 use synclake_records::Position;
 
 use crate::config::{ConfigError, StreamConfig};
-use crate::event::{KinesisBatchEvent, batch_tag};
+use crate::event::{KinesisBatchEvent, batch_tags};
 
 /// Why the function could not start.
 #[derive(Debug, thiserror::Error)]
@@ -104,20 +104,30 @@ impl StreamToParquet {
         self.store.describe()
     }
 
-    /// Handles one invocation: the response Lambda expects.
-    pub async fn handle(&self, event: &KinesisBatchEvent) -> Result<KinesisEventResponse, HandlerError> {
-        self.handle_with_summary(event).await.map(|(response, _)| response)
+    /// Handles one invocation: the response Lambda expects. With a `deadline` (the
+    /// invocation's, less a margin to answer), it returns by then with what it settled.
+    pub async fn handle(
+        &self,
+        event: &KinesisBatchEvent,
+        deadline: Option<tokio::time::Instant>,
+    ) -> Result<KinesisEventResponse, HandlerError> {
+        self.handle_with_summary(event, deadline)
+            .await
+            .map(|(response, _)| response)
     }
 
     /// Handles one invocation, also returning what it did.
     pub async fn handle_with_summary(
         &self,
         event: &KinesisBatchEvent,
+        deadline: Option<tokio::time::Instant>,
     ) -> Result<(KinesisEventResponse, InvocationSummary), HandlerError> {
         let started = Instant::now();
         let items = event.items();
-        let tag = batch_tag(&items);
-        let outcome = write_batch(&items, &tag, &self.store, &self.fetcher, &self.batch).await;
+        let tags = batch_tags(&items);
+        let tag = tags.first().cloned().unwrap_or_default();
+        let tag_of = |i: usize| tags.get(i).cloned().unwrap_or_default();
+        let outcome = write_batch(&items, &tag_of, &self.store, &self.fetcher, &self.batch, deadline).await;
         let summary = InvocationSummary {
             records: items.len(),
             written: outcome.written,

@@ -31,7 +31,12 @@ async fn stream_to_parquet_runs_under_the_lambda_emulator() {
     let (status, body) = emulator.invoke(&sample).await;
     assert_eq!(status, 200, "{body}\n{}", emulator.logs());
     let response: serde_json::Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(response, serde_json::json!({"batchItemFailures": []}));
+    assert_eq!(
+        response,
+        serde_json::json!({"batchItemFailures": []}),
+        "{}",
+        emulator.logs()
+    );
 
     // A second, generated batch through the same warm container.
     let payloads: Vec<Vec<u8>> = fixture_files("payloads")
@@ -57,10 +62,7 @@ async fn stream_to_parquet_runs_under_the_lambda_emulator() {
         .iter()
         .filter(|k| k.contains("/part-shardId-000000000000-"))
         .count();
-    let shard3 = keys
-        .iter()
-        .filter(|k| k.contains(&format!("/part-{SHARD}-{}-", seq(0))))
-        .count();
+    let shard3 = keys.iter().filter(|k| k.contains(&format!("/part-{SHARD}-"))).count();
     assert!(shard0 >= 2 && shard3 >= 2, "files of both batches: {keys:?}");
     assert_eq!(
         keys.iter().filter(|k| k.starts_with("table/_dead_letters/")).count(),

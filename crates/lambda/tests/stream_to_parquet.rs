@@ -77,7 +77,7 @@ async fn the_sample_event_becomes_rows_with_kinesis_lineage() {
     let dir = tempfile::tempdir().unwrap();
     let json = std::fs::read_to_string(fixtures().join("envelopes/lambda_kinesis_event.json")).unwrap();
     let f = local(dir.path());
-    let (response, summary) = f.handle_with_summary(&event(&json)).await.unwrap();
+    let (response, summary) = f.handle_with_summary(&event(&json), None).await.unwrap();
     assert!(
         response.batch_item_failures.is_empty(),
         "a bad record is a dead letter, not a failure"
@@ -121,7 +121,7 @@ async fn every_payload_shape_and_bad_input_converts_as_replay_does() {
     let bad = fixture_files("bad");
     payloads.extend(bad.iter().map(|(_, b)| b.clone()));
     let (response, summary) = local(dir.path())
-        .handle_with_summary(&event(&kinesis_event(&payloads, 0)))
+        .handle_with_summary(&event(&kinesis_event(&payloads, 0)), None)
         .await
         .unwrap();
     assert!(response.batch_item_failures.is_empty());
@@ -192,8 +192,8 @@ async fn a_retried_batch_overwrites_its_files() {
     let payloads: Vec<_> = (0..40).map(|i| inline(i, (i % 4) as u32)).collect();
     let json = kinesis_event(&payloads, 0);
     let f = local(dir.path());
-    let (_, first) = f.handle_with_summary(&event(&json)).await.unwrap();
-    let (response, again) = f.handle_with_summary(&event(&json)).await.unwrap();
+    let (_, first) = f.handle_with_summary(&event(&json), None).await.unwrap();
+    let (response, again) = f.handle_with_summary(&event(&json), None).await.unwrap();
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(
         first.committed, again.committed,
@@ -218,10 +218,10 @@ async fn a_failed_write_reports_the_first_affected_sequence_number() {
     let payloads: Vec<_> = (0..20).map(|i| inline(i, hour(i))).collect();
     let blocked = dir
         .path()
-        .join(format!("dt=2025-03-14/hr=02/part-{SHARD}-{}-00000.parquet", seq(0)));
+        .join(format!("dt=2025-03-14/hr=02/part-{SHARD}-{}-00000.parquet", seq(10)));
     std::fs::create_dir_all(blocked.join("in-the-way")).unwrap();
     let f = local(dir.path());
-    let response = f.handle(&event(&kinesis_event(&payloads, 0))).await.unwrap();
+    let response = f.handle(&event(&kinesis_event(&payloads, 0)), None).await.unwrap();
     let ids: Vec<_> = response
         .batch_item_failures
         .iter()
@@ -241,7 +241,10 @@ async fn a_failed_write_reports_the_first_affected_sequence_number() {
 
     // Lambda redelivers from record 10: everything ends up in the table exactly once.
     std::fs::remove_dir_all(&blocked).unwrap();
-    let response = f.handle(&event(&kinesis_event(&payloads[10..], 10))).await.unwrap();
+    let response = f
+        .handle(&event(&kinesis_event(&payloads[10..], 10)), None)
+        .await
+        .unwrap();
     assert!(response.batch_item_failures.is_empty());
     let expected: BTreeMap<String, usize> = (0..20).map(|i| (seq(i), 1)).collect();
     assert_eq!(rows_per_sequence(dir.path()), expected);
@@ -256,7 +259,7 @@ async fn a_failure_at_the_first_record_retries_the_whole_batch_by_its_sequence_n
         .join(format!("dt=2025-03-14/hr=01/part-{SHARD}-{}-00000.parquet", seq(0)));
     std::fs::create_dir_all(blocked.join("in-the-way")).unwrap();
     let response = local(dir.path())
-        .handle(&event(&kinesis_event(&payloads, 0)))
+        .handle(&event(&kinesis_event(&payloads, 0)), None)
         .await
         .unwrap();
     let ids: Vec<_> = response
@@ -271,7 +274,7 @@ async fn a_failure_at_the_first_record_retries_the_whole_batch_by_its_sequence_n
 async fn a_document_that_is_not_an_event_is_kept_as_a_dead_letter() {
     let dir = tempfile::tempdir().unwrap();
     let (response, summary) = local(dir.path())
-        .handle_with_summary(&event(r#"{"detail-type":"Scheduled Event"}"#))
+        .handle_with_summary(&event(r#"{"detail-type":"Scheduled Event"}"#), None)
         .await
         .unwrap();
     assert!(response.batch_item_failures.is_empty());
@@ -295,7 +298,7 @@ async fn the_table_is_written_to_s3() {
         .chain([b"{oops".to_vec()])
         .collect();
     let (response, summary) = f
-        .handle_with_summary(&event(&kinesis_event(&payloads, 0)))
+        .handle_with_summary(&event(&kinesis_event(&payloads, 0)), None)
         .await
         .unwrap();
     assert!(response.batch_item_failures.is_empty());

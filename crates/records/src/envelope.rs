@@ -233,17 +233,19 @@ struct SequenceProbe {
 /// as Lambda sends it, or a string of one as `aws_lambda_events` writes it.
 ///
 /// Found by searching the record's text for the quoted field name rather than parsing the
-/// record a second time (its `data` is most of it). The quoted name cannot occur elsewhere: in
-/// a string value its quotes would be escaped, and `data` is base64.
+/// record a second time (its `data` is most of it).
 fn arrival_in_text(record: &str) -> Option<i64> {
     const FIELD: &str = "\"approximateArrivalTimestamp\"";
-    let at = memchr::memmem::find(record.as_bytes(), FIELD.as_bytes())?;
-    let rest = record[at + FIELD.len()..].trim_start().strip_prefix(':')?;
-    serde_json::Deserializer::from_str(rest)
-        .into_iter::<ArrivalTimestamp>()
-        .next()?
-        .ok()?
-        .epoch_ms()
+    // The quoted name may also be a string value (a partition key, say): the field is the
+    // occurrence followed by a colon.
+    memchr::memmem::find_iter(record.as_bytes(), FIELD.as_bytes()).find_map(|at| {
+        let rest = record[at + FIELD.len()..].trim_start().strip_prefix(':')?;
+        serde_json::Deserializer::from_str(rest)
+            .into_iter::<ArrivalTimestamp>()
+            .next()?
+            .ok()?
+            .epoch_ms()
+    })
 }
 
 /// Epoch seconds with a fraction (Kinesis's arrival timestamps) → epoch milliseconds.

@@ -153,6 +153,17 @@ fn lambda_arrival_keeps_trailing_zero_milliseconds() {
 }
 
 #[test]
+fn lambda_arrival_is_found_when_a_partition_key_spells_its_name() {
+    // The partition key comes first and is the field's name: a quoted match that is a value.
+    let doc = r#"{"Records":[{"kinesis":{"partitionKey":"approximateArrivalTimestamp",
+        "kinesisSchemaVersion":"1.0","sequenceNumber":"1","data":"e30=",
+        "approximateArrivalTimestamp":1545084650.25},"eventSource":"aws:kinesis",
+        "eventID":"shardId-000000000000:1"}]}"#;
+    let records = lambda_event_records(doc.as_bytes()).unwrap();
+    assert_eq!(records[0].lineage.arrival_ms, Some(1_545_084_650_250));
+}
+
+#[test]
 fn lambda_event_id_gives_the_shard() {
     assert_eq!(
         shard_of_event_id(Some("shardId-000000000001:4965")),

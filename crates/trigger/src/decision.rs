@@ -88,7 +88,8 @@ pub enum ChangeKind {
     Restored,
     /// A violation left it out of the response (Cognito ignores the change).
     Dropped,
-    /// It was added: a required key absent from the dataset, with its `default`.
+    /// It was added: a required key absent from the dataset, with its `default` (on the key's
+    /// record when the event has one, e.g. a tombstone; else as a new record).
     Added,
 }
 

@@ -5,41 +5,43 @@
 //! existing value): a record that already holds a value the rules would now refuse is left
 //! alone, so tightening the rules never locks a user out of syncing.
 
-use std::borrow::Cow;
-
 use serde_json::value::RawValue;
 use tracing::{debug, info};
 
 use crate::MAX_EVENT_BYTES;
 use crate::decision::{Change, ChangeKind, Decision, Rejection, RuleKind, Verdict, change_kind};
 use crate::error::EventError;
-use crate::event::{Event, NewValue, Out, Record, decode, short_key};
+use crate::event::{Event, NewValue, Out, Record, decode, short_key, wtf8};
 use crate::rules::{Action, UnknownKeys, Unmatched};
 use crate::ruleset::{DatasetRuleSet, RuleSet};
 
 /// State of one record while the rules run.
 struct Judged<'a> {
     out: Out<'a>,
-    /// The value the key ends up with (`None`: no value), for the dataset-level checks.
-    value: Option<Cow<'a, str>>,
-    /// Whether the client changes it in this sync.
+    /// UTF-8 length of the value the key ends up with (`None`: no value) when `changed`, for
+    /// the dataset-level checks.
+    len: Option<usize>,
+    /// Whether the record's value changes in this sync (by the client, or by the rules setting
+    /// a required key's default); else the old value stays.
     changed: bool,
-    /// Whether a violation already undid the change.
-    reverted: bool,
+    /// Whether the limits may undo it: a change the client made that no violation undid yet.
+    /// Never a required key's default (the rules' own change).
+    undoable: bool,
 }
 
 impl Judged<'_> {
     /// Whether the key holds a value once Cognito applies the response.
     fn has_value(&self, rec: &Record<'_>) -> bool {
         if self.changed && !matches!(self.out, Out::Omit) {
-            self.value.is_some()
+            self.len.is_some()
         } else {
             rec.old.raw().is_some()
         }
     }
 }
 
-/// Records to add to the response (required keys with their default): key, value.
+/// Records to add to the response (required keys with their default that have no record at
+/// all): key, value. Never a key of `datasetRecords`, never twice.
 type Added = Vec<(String, String)>;
 
 /// A violation in progress: settled by reverting the record, or turned into a rejection.
@@ -165,15 +167,17 @@ impl<'r, 'a> Run<'r, 'a> {
         })
     }
 
-    /// Records settle first, then required keys, then the dataset limits.
+    /// Records settle first, then required keys, then the dataset limits (whose undo may take
+    /// a required key's value away again: it then gets its default too).
     /// Returns what to do with each record, and the records to add.
     fn judge_all(&mut self) -> Result<(Vec<Out<'a>>, Added), Halt> {
         let mut judged = Vec::with_capacity(self.event.records.len());
         for rec in &self.event.records {
             judged.push(self.judge(rec)?);
         }
-        let added = self.required_absent(&judged)?;
-        self.limits(&mut judged, &added)?;
+        let mut added = Vec::new();
+        self.required(&mut judged, &mut added, true)?;
+        self.limits(&mut judged, &mut added)?;
         Ok((judged.into_iter().map(|j| j.out).collect(), added))
     }
 
@@ -182,27 +186,30 @@ impl<'r, 'a> Run<'r, 'a> {
         let key = &*rec.key;
         let old = rec.old.raw();
         let requested = rec.requested();
+        // Compared without reading them: an old value may hold a lone surrogate escape that was
+        // stored before (serde_json's raw values accept it), and must not fail the sync.
         let changed = match (old, requested) {
             (None, None) => false,
-            (Some(a), Some(b)) => a.get() != b.get() && decode(key, a)? != decode(key, b)?,
+            (Some(a), Some(b)) => a.get() != b.get() && wtf8(a) != wtf8(b),
             _ => true,
         };
         if !changed {
             return Ok(Judged {
                 out: Out::Keep,
-                value: None,
+                len: None,
                 changed: false,
-                reverted: false,
+                undoable: false,
             });
         }
+        // A changed new value is read, so it must be valid.
         let new_value = requested.map(|r| decode(key, r)).transpose()?;
         let outcome = self.check(rec, new_value.as_deref());
         match outcome {
             Ok(None) => Ok(Judged {
                 out: Out::Keep,
-                value: new_value,
+                len: new_value.map(|v| v.len()),
                 changed: true,
-                reverted: false,
+                undoable: true,
             }),
             Ok(Some((value, rule))) => {
                 self.change(
@@ -214,17 +221,17 @@ impl<'r, 'a> Run<'r, 'a> {
                     Some(&value),
                 );
                 Ok(Judged {
-                    out: Out::Set(NewValue::Text(value.clone())),
-                    value: Some(Cow::Owned(value)),
+                    len: Some(value.len()),
+                    out: Out::Set(NewValue::Text(value)),
                     changed: true,
-                    reverted: false,
+                    undoable: true,
                 })
             }
             Err(v) => match change_kind(v.action) {
                 None => Err(self.reject(Some(key), v)),
                 Some(kind) => {
                     self.change(key, kind, v.rule, v.message, rec, None);
-                    Ok(revert(rec, kind, key)?)
+                    Ok(revert(rec, kind))
                 }
             },
         }
@@ -281,32 +288,51 @@ impl<'r, 'a> Run<'r, 'a> {
         }
     }
 
-    /// Required keys with no record at all: added with their default, or a violation.
-    fn required_absent(&mut self, judged: &[Judged<'a>]) -> Result<Added, Halt> {
-        let mut added = Vec::new();
+    /// Required keys without a value once the records settled: set to their default (the key's
+    /// record, if it has one, else a record added), or a violation. `reject_absent`: whether a
+    /// required key left without a value and without a default can reject the sync (false
+    /// after the limits undid the sync's changes: the dataset is then as it was before it).
+    fn required(&mut self, judged: &mut [Judged<'a>], added: &mut Added, reject_absent: bool) -> Result<(), Halt> {
         let (required, action) = (&self.rules.required.0, self.rules.required.1);
         for key in required {
-            let present = self
-                .event
-                .records
-                .iter()
-                .zip(judged)
-                .any(|(rec, j)| &*rec.key == key && j.has_value(rec));
-            if present {
+            if added.iter().any(|(k, _)| k == key) {
+                continue;
+            }
+            let record = self.event.records.iter().position(|rec| &*rec.key == key);
+            if let Some(i) = record
+                && judged[i].has_value(&self.event.records[i])
+            {
                 continue;
             }
             match self.rules.keys.find(key).and_then(|k| k.default.clone()) {
                 Some(d) => {
+                    let reason = if record.is_some() {
+                        "required key has no value; set to its default"
+                    } else {
+                        "required key absent; added with its default"
+                    };
                     self.changes.push(Change {
                         key: key.clone(),
                         kind: ChangeKind::Added,
                         rule: RuleKind::Default,
-                        reason: "required key absent; added with its default".to_owned(),
+                        reason: reason.to_owned(),
                     });
                     debug!(dataset = %self.event.dataset_name, key = %key, rule = "default", "record added");
-                    added.push((key.clone(), d));
+                    match record {
+                        // The key has a record (a tombstone, a removal, a change undone): that
+                        // record carries the default, so that the key appears once.
+                        Some(i) => {
+                            judged[i] = Judged {
+                                len: Some(d.len()),
+                                out: Out::Set(NewValue::Text(d)),
+                                changed: true,
+                                undoable: false,
+                            };
+                        }
+                        None => added.push((key.clone(), d)),
+                    }
                 }
-                None if action == Action::Reject => {
+                None if action == Action::Reject && reject_absent => {
                     return Err(self.reject(
                         Some(key),
                         Violation {
@@ -321,17 +347,17 @@ impl<'r, 'a> Run<'r, 'a> {
                 }
             }
         }
-        Ok(added)
+        Ok(())
     }
 
-    /// `max_records` and `max_bytes` over the dataset as it will be.
-    fn limits(&mut self, judged: &mut [Judged<'a>], added: &[(String, String)]) -> Result<(), Halt> {
+    /// `max_records` and `max_bytes` over the dataset as it will be, required defaults included.
+    fn limits(&mut self, judged: &mut [Judged<'a>], added: &mut Added) -> Result<(), Halt> {
         for (which, limit) in [
             (RuleKind::MaxRecords, self.rules.max_records),
             (RuleKind::MaxBytes, self.rules.max_bytes),
         ] {
             let Some((max, action)) = limit else { continue };
-            let measure = self.measure(which, judged, added)?;
+            let measure = self.measure(which, judged, added);
             if measure <= max {
                 continue;
             }
@@ -351,28 +377,31 @@ impl<'r, 'a> Run<'r, 'a> {
                     },
                 ));
             };
-            // Revert every change of this sync: the dataset stays as it was.
+            // Undo every change the client made in this sync: the dataset stays as it was...
             for (rec, j) in self.event.records.iter().zip(judged.iter_mut()) {
-                if j.changed && !j.reverted {
+                if j.undoable {
                     self.change(&rec.key, kind, which, message.clone(), rec, None);
-                    *j = revert(rec, kind, &rec.key)?;
+                    *j = revert(rec, kind);
                 }
             }
-            if self.measure(which, judged, added)? > max {
-                debug!(dataset = %self.event.dataset_name, rule = which.as_str(), "dataset was already over the limit before this sync");
+            // ...except that a required key left without a value still gets its default (the
+            // client may have created it in this sync).
+            self.required(judged, added, false)?;
+            if self.measure(which, judged, added) > max {
+                debug!(dataset = %self.event.dataset_name, rule = which.as_str(), "dataset over the limit even with this sync undone (stored records, required defaults)");
             }
         }
         Ok(())
     }
 
-    fn measure(&self, which: RuleKind, judged: &[Judged<'a>], added: &[(String, String)]) -> Result<u64, EventError> {
+    fn measure(&self, which: RuleKind, judged: &[Judged<'a>], added: &[(String, String)]) -> u64 {
         let mut n = 0u64;
         for (rec, j) in self.event.records.iter().zip(judged) {
             let len = if j.changed && !matches!(j.out, Out::Omit) {
-                j.value.as_ref().map(|v| v.len())
+                j.len
             } else {
                 match rec.old.raw() {
-                    Some(r) if which == RuleKind::MaxBytes => Some(raw_len(&rec.key, r)?),
+                    Some(r) if which == RuleKind::MaxBytes => Some(wtf8(r).len()),
                     Some(_) => Some(0),
                     None => None,
                 }
@@ -392,7 +421,7 @@ impl<'r, 'a> Run<'r, 'a> {
                 (k.len() + v.len()) as u64
             };
         }
-        Ok(n)
+        n
     }
 
     fn reject(&self, key: Option<&str>, v: Violation) -> Halt {
@@ -442,28 +471,19 @@ fn transform_reason(rule: RuleKind) -> String {
     .to_owned()
 }
 
-/// The record with its change undone: the old value back (restore) or left out (drop).
-fn revert<'a>(rec: &Record<'a>, kind: ChangeKind, key: &str) -> Result<Judged<'a>, EventError> {
+/// The record with its change undone: the old value back (restore) or left out (drop). The old
+/// value is measured, not read: it may hold an invalid escape stored before.
+fn revert<'a>(rec: &Record<'a>, kind: ChangeKind) -> Judged<'a> {
     let old = rec.old.raw();
     let out = match (kind, old) {
         (ChangeKind::Dropped, _) => Out::Omit,
         (_, Some(r)) => Out::Set(NewValue::Raw(r)),
         (_, None) => Out::Set(NewValue::Delete),
     };
-    Ok(Judged {
+    Judged {
         out,
-        value: old.map(|r| decode(key, r)).transpose()?,
+        len: old.map(|r| wtf8(r).len()),
         changed: true,
-        reverted: true,
-    })
-}
-
-/// Decoded length of a raw JSON string without decoding when it has no escapes.
-fn raw_len(key: &str, r: &RawValue) -> Result<usize, EventError> {
-    let s = r.get();
-    if s.contains('\\') {
-        Ok(decode(key, r)?.len())
-    } else {
-        Ok(s.len().saturating_sub(2))
+        undoable: false,
     }
 }

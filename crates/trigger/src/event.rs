@@ -19,6 +19,12 @@ use serde_json::value::RawValue;
 
 use crate::error::EventError;
 
+mod render;
+#[cfg(test)]
+mod tests;
+
+pub(crate) use render::{NewValue, Out};
+
 /// A string decoded from JSON, borrowed from the input when it had no escapes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Str<'a>(pub(crate) Cow<'a, str>);
@@ -284,6 +290,42 @@ pub(crate) fn decode<'a>(key: &str, raw: &'a RawValue) -> Result<Cow<'a, str>, E
         })
 }
 
+/// A raw JSON string's content as WTF-8, never failing: a lone surrogate escape (`"\ud800"`,
+/// which [`decode`] refuses) becomes its 3-byte WTF-8 sequence. Exact: two raw strings give the
+/// same bytes if and only if they spell the same code points, whatever their escapes. Its length
+/// is the UTF-8 length with each lone surrogate counted as its replacement, U+FFFD (also 3
+/// bytes). For values that are compared or measured but not read (old values).
+pub(crate) fn wtf8(raw: &RawValue) -> Cow<'_, [u8]> {
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Cow<'de, [u8]>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a string")
+        }
+        fn visit_borrowed_bytes<E: de::Error>(self, v: &'de [u8]) -> Result<Self::Value, E> {
+            Ok(Cow::Borrowed(v))
+        }
+        fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Self::Value, E> {
+            Ok(Cow::Owned(v.to_vec()))
+        }
+        fn visit_byte_buf<E: de::Error>(self, v: Vec<u8>) -> Result<Self::Value, E> {
+            Ok(Cow::Owned(v))
+        }
+    }
+    let text = raw.get();
+    if !text.as_bytes().contains(&b'\\')
+        && let Some(inner) = text.strip_prefix('"').and_then(|t| t.strip_suffix('"'))
+    {
+        return Cow::Borrowed(inner.as_bytes());
+    }
+    // serde_json documents `deserialize_bytes` on a string as yielding the WTF-8 encoding of its
+    // code points. A raw value always holds a valid JSON string, so the fallback (the raw text,
+    // quotes included: conservative, equal strings may then compare unequal) is not expected.
+    serde_json::Deserializer::from_str(text)
+        .deserialize_bytes(V)
+        .unwrap_or(Cow::Borrowed(text.as_bytes()))
+}
+
 impl<'a> Event<'a> {
     /// Parses an event from UTF-8 JSON text.
     pub(crate) fn parse(input: &'a str) -> Result<Event<'a>, EventError> {
@@ -379,271 +421,4 @@ fn record<'a>(key: Cow<'a, str>, fields: Vec<(Cow<'a, str>, &'a RawValue)>) -> R
         new,
         op,
     })
-}
-
-/// The new value of a record in the response.
-#[derive(Debug, Clone)]
-pub(crate) enum NewValue<'a> {
-    /// Copy this raw JSON string (e.g. the old value, restored).
-    Raw(&'a RawValue),
-    /// This string.
-    Text(String),
-    /// `null` with `op: "remove"`.
-    Delete,
-}
-
-/// What the response does with one record.
-#[derive(Debug, Clone)]
-pub(crate) enum Out<'a> {
-    /// Copy it verbatim.
-    Keep,
-    /// Leave it out (Cognito ignores the change).
-    Omit,
-    /// Rewrite `newValue` and `op`, keeping every other field.
-    Set(NewValue<'a>),
-}
-
-/// Writes a JSON string.
-fn push_json_str(out: &mut Vec<u8>, s: &str) {
-    // Serializing a &str into a Vec cannot fail.
-    if serde_json::to_writer(&mut *out, s).is_err() {
-        out.extend_from_slice(b"\"\"");
-    }
-}
-
-/// Writes a record key: the exact input text when it was borrowed (had no escapes: the raw text
-/// is then `"` + key + `"`), else re-escaped (same string, possibly different escapes).
-// The `Cow` variant is the information used here, so `&str` would not do.
-#[allow(clippy::ptr_arg)]
-fn push_key(out: &mut Vec<u8>, key: &Cow<'_, str>) {
-    match key {
-        Cow::Borrowed(k) => {
-            out.push(b'"');
-            out.extend_from_slice(k.as_bytes());
-            out.push(b'"');
-        }
-        Cow::Owned(k) => push_json_str(out, k),
-    }
-}
-
-fn push_new_value(out: &mut Vec<u8>, v: &NewValue<'_>) {
-    match v {
-        NewValue::Raw(r) => out.extend_from_slice(r.get().as_bytes()),
-        NewValue::Text(s) => push_json_str(out, s),
-        NewValue::Delete => out.extend_from_slice(b"null"),
-    }
-}
-
-fn push_op(out: &mut Vec<u8>, v: &NewValue<'_>) {
-    out.extend_from_slice(match v {
-        NewValue::Delete => b"\"remove\"",
-        _ => b"\"replace\"",
-    });
-}
-
-/// Writes `{"name":raw,...}` from fields, `newValue` and `op` replaced when `set` is given
-/// (and appended when absent).
-fn push_record(out: &mut Vec<u8>, fields: &[(Cow<'_, str>, &RawValue)], set: Option<&NewValue<'_>>) {
-    out.push(b'{');
-    let (mut saw_new, mut saw_op) = (false, false);
-    for (i, (name, raw)) in fields.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        push_key(out, name);
-        out.push(b':');
-        match (&**name, set) {
-            ("newValue", Some(v)) => {
-                saw_new = true;
-                push_new_value(out, v);
-            }
-            ("op", Some(v)) => {
-                saw_op = true;
-                push_op(out, v);
-            }
-            _ => out.extend_from_slice(raw.get().as_bytes()),
-        }
-    }
-    if let Some(v) = set {
-        let mut more = !fields.is_empty();
-        if !saw_new {
-            if more {
-                out.push(b',');
-            }
-            out.extend_from_slice(b"\"newValue\":");
-            push_new_value(out, v);
-            more = true;
-        }
-        if !saw_op {
-            if more {
-                out.push(b',');
-            }
-            out.extend_from_slice(b"\"op\":");
-            push_op(out, v);
-        }
-    }
-    out.push(b'}');
-}
-
-impl Event<'_> {
-    /// The response: `outs` (one per record, in order) applied, then `added` records appended.
-    /// With nothing to change, the input itself.
-    pub(crate) fn render(&self, outs: &[Out<'_>], added: &[(String, String)]) -> Vec<u8> {
-        if added.is_empty() && outs.iter().all(|o| matches!(o, Out::Keep)) {
-            return self.input.as_bytes().to_vec();
-        }
-        let mut out = Vec::with_capacity(self.input.len() + 64 * (added.len() + 1));
-        out.push(b'{');
-        for i in 0..=self.fields.len() {
-            if i == self.records_at {
-                if i > 0 {
-                    out.push(b',');
-                }
-                out.extend_from_slice(b"\"datasetRecords\":");
-                self.render_records(&mut out, outs, added);
-            }
-            if let Some((key, raw)) = self.fields.get(i) {
-                if i > 0 || self.records_at == 0 {
-                    out.push(b',');
-                }
-                push_key(&mut out, key);
-                out.push(b':');
-                out.extend_from_slice(raw.get().as_bytes());
-            }
-        }
-        out.push(b'}');
-        out
-    }
-
-    fn render_records(&self, out: &mut Vec<u8>, outs: &[Out<'_>], added: &[(String, String)]) {
-        out.push(b'{');
-        let mut first = true;
-        let mut sep = |out: &mut Vec<u8>| {
-            if !first {
-                out.push(b',');
-            }
-            first = false;
-        };
-        for (rec, o) in self.records.iter().zip(outs) {
-            let set = match o {
-                Out::Omit => continue,
-                Out::Keep => None,
-                Out::Set(v) => Some(v),
-            };
-            sep(out);
-            push_key(out, &rec.key);
-            out.push(b':');
-            push_record(out, &rec.fields, set);
-        }
-        for (key, value) in added {
-            sep(out);
-            push_json_str(out, key);
-            out.extend_from_slice(b":{\"newValue\":");
-            push_json_str(out, value);
-            out.extend_from_slice(b",\"op\":\"replace\"}");
-        }
-        out.push(b'}');
-    }
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-
-    const EV: &str = r#"{ "version": 2, "x-extra": [1, {"a": null}],
-  "identityPoolId": "p", "datasetName": "d",
-  "datasetRecords": {"a": {"oldValue": "1", "newValue": "2", "op": "replace", "z": 1},
-                     "b\u0041": {"newValue": "n"}, "c": {"oldValue": "o", "op": "remove"}},
-  "region": "us-east-1" }"#;
-
-    #[test]
-    fn parses_fields_and_records() {
-        let e = Event::parse(EV).expect("valid");
-        assert_eq!(e.identity_pool_id, "p");
-        assert_eq!(e.dataset_name, "d");
-        let keys: Vec<&str> = e.records.iter().map(|r| &*r.key).collect();
-        assert_eq!(keys, ["a", "bA", "c"]);
-        assert!(matches!(e.records[1].old, Slot::Absent));
-        assert_eq!(e.records[2].op, Op::Remove);
-        assert!(e.records[2].requested().is_none());
-        assert_eq!(e.records[1].requested().map(RawValue::get), Some("\"n\""));
-    }
-
-    #[test]
-    fn unchanged_renders_identical_and_set_keeps_other_fields() {
-        let e = Event::parse(EV).expect("valid");
-        assert_eq!(e.render(&[Out::Keep, Out::Keep, Out::Keep], &[]), EV.as_bytes());
-        let out = e.render(
-            &[
-                Out::Set(NewValue::Text("x".into())),
-                Out::Omit,
-                Out::Set(NewValue::Delete),
-            ],
-            &[("new".into(), "v".into())],
-        );
-        let out = String::from_utf8(out).expect("utf8");
-        let want = concat!(
-            r#"{"version":2,"x-extra":[1, {"a": null}],"identityPoolId":"p","datasetName":"d","#,
-            r#""datasetRecords":{"a":{"oldValue":"1","newValue":"x","op":"replace","z":1},"#,
-            r#""c":{"oldValue":"o","op":"remove","newValue":null},"new":{"newValue":"v","op":"replace"}},"#,
-            r#""region":"us-east-1"}"#
-        );
-        assert_eq!(out, want);
-        // Keep renders every field of a record raw, whatever the rest does.
-        let out = e.render(&[Out::Omit, Out::Keep, Out::Omit], &[]);
-        let out = String::from_utf8(out).expect("utf8");
-        assert!(out.contains(r#""datasetRecords":{"bA":{"newValue":"n"}},"#), "{out}");
-    }
-
-    #[test]
-    fn records_first_or_last() {
-        for ev in [
-            r#"{"datasetRecords":{"k":{"newValue":"a"}},"identityPoolId":"p","datasetName":"d"}"#,
-            r#"{"identityPoolId":"p","datasetName":"d","datasetRecords":{"k":{"newValue":"a"}}}"#,
-        ] {
-            let e = Event::parse(ev).expect("valid");
-            let out = e.render(&[Out::Set(NewValue::Text("b".into()))], &[]);
-            let want = ev.replace(r#"{"newValue":"a"}"#, r#"{"newValue":"b","op":"replace"}"#);
-            assert_eq!(String::from_utf8(out).expect("utf8"), want);
-        }
-    }
-
-    #[test]
-    fn decode_fast_path_and_escapes() {
-        let raw = |s: &str| serde_json::from_str::<&RawValue>(s).expect("raw").to_owned();
-        let r = raw(r#""plain é""#);
-        assert!(matches!(decode("k", &r), Ok(Cow::Borrowed("plain é"))));
-        assert_eq!(decode("k", &raw(r#""a\"b\u0041""#)).expect("valid"), "a\"bA");
-        assert!(decode("k", &raw(r#""\ud800""#)).is_err());
-    }
-
-    #[test]
-    fn malformed_events() {
-        let err = |s: &str| Event::parse(s).expect_err(s).to_string();
-        assert!(err("[]").contains("not a valid JSON object"));
-        assert!(err(r#"{"datasetName":"d","datasetRecords":{}}"#).contains("identityPoolId: missing"));
-        assert!(err(r#"{"identityPoolId":1,"datasetName":"d","datasetRecords":{}}"#).contains("expected a string"));
-        assert!(
-            err(r#"{"identityPoolId":"p","datasetName":"d","datasetRecords":{},"datasetRecords":{}}"#)
-                .contains("more than once")
-        );
-        assert!(
-            err(r#"{"identityPoolId":"p","datasetName":"d","datasetRecords":{"k":{"newValue":5}}}"#)
-                .contains("newValue must be a string or null")
-        );
-        assert!(
-            err(r#"{"identityPoolId":"p","datasetName":"d","datasetRecords":{"k":{"op":"upsert"}}}"#)
-                .contains("op must be")
-        );
-        assert!(err(r#"{"identityPoolId":"p","datasetName":"d","datasetRecords":[]}"#).contains("datasetRecords"));
-        assert!(err(r#"{"identityPoolId":"p","datasetName":"d","datasetRecords":null}"#).contains("datasetRecords"));
-        assert!(err(r#"{"identityPoolId":"p","datasetName":"d"}"#).contains("datasetRecords: missing"));
-        assert!(err(r#"{"identityPoolId":"p","datasetName":"d","datasetRecords":{"k":"v"}}"#).contains("JSON"));
-        assert!(
-            err(r#"{"identityPoolId":"p","datasetName":"d","datasetRecords":{"k":{},"\u006b":{}}}"#)
-                .contains("more than once")
-        );
-        assert!(err(r#"{"identityPoolId":"p","datasetName":"d","datasetRecords":{}} x"#).contains("JSON"));
-    }
 }

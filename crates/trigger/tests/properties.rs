@@ -117,6 +117,87 @@ fn event() -> impl Strategy<Value = (String, Vec<String>)> {
         })
 }
 
+/// Required keys with a default (`r0`, `r1`) and without (`r2`), violations that restore or
+/// drop, limits that undo the sync one way or the other.
+fn required_rules(swap: bool) -> String {
+    let (a, b) = if swap { ("restore", "drop") } else { ("drop", "restore") };
+    format!(
+        r#"
+[[datasets]]
+name = "d"
+max_records = 4
+max_bytes = 24
+required_keys = ["r0", "r1", "r2"]
+actions = {{ max_records = "{a}", max_bytes = "{b}", required_keys = "{a}" }}
+keys.r0 = {{ type = "integer", default = "0", on_violation = "{a}" }}
+keys.r1 = {{ enum = ["a", "x"], default = "a", on_violation = "{b}" }}
+keys.r2 = {{ max_length = 3, on_violation = "restore" }}
+keys."x*" = {{ max_length = 4, on_violation = "{b}" }}
+"#
+    )
+}
+
+/// A valid JSON string value, or a lone surrogate (only ever stored: an old value).
+fn value(stored: bool) -> BoxedStrategy<String> {
+    let valid = prop_oneof![
+        Just(r#""""#.to_owned()),
+        Just(r#""0""#.to_owned()),
+        Just(r#""7""#.to_owned()),
+        Just(r#""a""#.to_owned()),
+        Just(r#""x""#.to_owned()),
+        Just(r#""abcdefgh""#.to_owned()),
+        Just(r#""\u0061""#.to_owned()),
+    ];
+    if stored {
+        prop_oneof![4 => valid, 1 => Just(r#""\ud800""#.to_owned())].boxed()
+    } else {
+        valid.boxed()
+    }
+}
+
+/// An event for dataset `d`, and its records' keys with their raw `oldValue` (if any).
+fn required_event() -> impl Strategy<Value = (String, Vec<(String, Option<String>)>)> {
+    let rec = (
+        prop_oneof![Just(None), Just(Some("null".to_owned())), value(true).prop_map(Some)],
+        // None: absent; Some(None): same text as oldValue; Some(Some(v)): v.
+        prop_oneof![
+            Just(None),
+            Just(Some(None)),
+            Just(Some(Some("null".to_owned()))),
+            value(false).prop_map(|v| Some(Some(v)))
+        ],
+        prop_oneof![Just(None), Just(Some("replace")), Just(Some("remove"))],
+    );
+    prop::collection::btree_map(prop_oneof!["r[0-2]", "x[0-5]"], rec, 0..8).prop_map(|recs| {
+        let mut keys = Vec::new();
+        let mut text = Vec::new();
+        for (k, (old, new, op)) in recs {
+            let mut fields = Vec::new();
+            if let Some(o) = &old {
+                fields.push(format!(r#""oldValue":{o}"#));
+            }
+            match new {
+                None => {}
+                Some(None) => fields.push(format!(
+                    r#""newValue":{}"#,
+                    old.clone().unwrap_or_else(|| "null".to_owned())
+                )),
+                Some(Some(v)) => fields.push(format!(r#""newValue":{v}"#)),
+            }
+            if let Some(op) = op {
+                fields.push(format!(r#""op":"{op}""#));
+            }
+            text.push(format!(r#""{k}":{{{}}}"#, fields.join(",")));
+            keys.push((k, old));
+        }
+        let input = format!(
+            r#"{{"version":2,"identityPoolId":"us-east-1:p","datasetName":"d","datasetRecords":{{{}}}}}"#,
+            text.join(",")
+        );
+        (input, keys)
+    })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
 
@@ -157,6 +238,40 @@ proptest! {
         }
         for k in rout.keys() {
             prop_assert!(rin.contains_key(k), "record {} appeared", k);
+        }
+    }
+
+    #[test]
+    fn required_defaults_never_duplicate_a_key_nor_go_missing(
+        (input, keys) in required_event(),
+        swap in any::<bool>(),
+    ) {
+        let rules = RuleSet::parse(&required_rules(swap), Format::Toml).unwrap();
+        // Old values may hold stored lone surrogates: never an error, as new values are valid.
+        let d = rules.apply(input.as_bytes()).unwrap();
+        if d.response().is_none() {
+            return Ok(());
+        }
+        let out = common::raw_records(&d);
+        let mut seen = std::collections::HashSet::new();
+        for (k, _) in &out {
+            prop_assert!(seen.insert(k.clone()), "key {} twice in {:?}", k, out);
+            prop_assert!(keys.iter().any(|(ik, _)| ik == k) || k == "r0" || k == "r1", "{} appeared", k);
+        }
+        // Once Cognito applies the response, every required key with a default has a value.
+        for req in ["r0", "r1"] {
+            let has_value = match out.iter().find(|(k, _)| k == req) {
+                Some((_, fields)) => {
+                    let get = |f: &str| fields.iter().find(|(n, _)| n == f).map(|(_, v)| v.as_str());
+                    match (get("op"), get("newValue")) {
+                        (Some("\"remove\""), _) | (_, Some("null")) => false,
+                        (_, Some(_)) => true,
+                        (_, None) => get("oldValue").is_some_and(|v| v != "null"),
+                    }
+                }
+                None => keys.iter().any(|(k, old)| k == req && old.as_deref().is_some_and(|v| v != "null")),
+            };
+            prop_assert!(has_value, "{} has no value: {:?} from {}", req, out, input);
         }
     }
 

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Packages the Lambda functions for the `provided.al2023` runtime: each binary is built with
+# the `lambda` profile (release, stripped) and zipped as `bootstrap` into
+# target/lambda/<function>/bootstrap.zip, the artifact `infra/` deploys.
+#
+#   scripts/package-lambda.sh [x86_64|arm64]...     (default: x86_64)
+#
+# Uses `cargo lambda build` (cargo-lambda from PyPI, installed by scripts/services.sh setup)
+# with the plain cargo backend. x86_64 builds natively; the binary must not need a glibc newer
+# than Amazon Linux 2023's (2.34), which is checked. arm64 needs the aarch64-unknown-linux-gnu
+# Rust target and a cross linker (cargo-lambda's zig backend: `pip install ziglang`); where the
+# toolchain lacks them the script says so and stops.
+set -euo pipefail
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO"
+TOOLS="${SYNCLAKE_TOOLS:-$REPO/.tools}"
+scripts/services.sh setup
+CARGO_LAMBDA="$TOOLS/venv/bin/cargo-lambda"
+FUNCTIONS=(stream-to-parquet sync-trigger)
+AL2023_GLIBC="2.34"
+
+archs=("$@")
+[[ ${#archs[@]} -gt 0 ]] || archs=(x86_64)
+for arch in "${archs[@]}"; do
+  case "$arch" in
+    x86_64) target=x86_64-unknown-linux-gnu; flags=(--x86-64 --compiler cargo) ;;
+    arm64)
+      target=aarch64-unknown-linux-gnu
+      if ! rustup target list --installed 2>/dev/null | grep -qx "$target"; then
+        echo "package-lambda: arm64: the $target Rust target is not installed (rustup target add $target)," >&2
+        echo "package-lambda: and cross-linking needs cargo-lambda's zig backend (pip install ziglang)." >&2
+        exit 1
+      fi
+      flags=(--arm64 --compiler cargo-zigbuild) ;;
+    *) echo "package-lambda: unknown architecture $arch (x86_64, arm64)" >&2; exit 1 ;;
+  esac
+  out="target/lambda/$arch"
+  bins=()
+  for f in "${FUNCTIONS[@]}"; do bins+=(--bin "$f"); done
+  "$CARGO_LAMBDA" lambda build --profile lambda "${flags[@]}" --output-format zip \
+    --lambda-dir "$out" -p synclake-lambda "${bins[@]}"
+  for f in "${FUNCTIONS[@]}"; do
+    zip="$out/$f/bootstrap.zip"
+    [[ -f "$zip" ]] || { echo "package-lambda: $zip was not produced" >&2; exit 1; }
+    bin="target/$target/lambda/$f"
+    [[ -x "$bin" ]] || bin="target/lambda/$f"
+    if [[ "$arch" == x86_64 && -x "$bin" ]] && command -v objdump >/dev/null; then
+      need="$(objdump -T "$bin" | grep -o 'GLIBC_[0-9.]*' | sed 's/GLIBC_//' | sort -uV | tail -1)"
+      if [[ "$(printf '%s\n%s\n' "$need" "$AL2023_GLIBC" | sort -V | tail -1)" != "$AL2023_GLIBC" ]]; then
+        echo "package-lambda: $f needs glibc $need, newer than Amazon Linux 2023's $AL2023_GLIBC" >&2
+        exit 1
+      fi
+      echo "package-lambda: $f ($arch): $(du -h "$zip" | cut -f1) zipped, needs glibc $need (AL2023 has $AL2023_GLIBC)"
+    else
+      echo "package-lambda: $f ($arch): $(du -h "$zip" | cut -f1) zipped"
+    fi
+  done
+done
