@@ -1,6 +1,7 @@
 //! Configuration of the stream-to-parquet function: read from the environment once, at cold
-//! start, and validated then, so a bad setting fails the first invocation with a message that
-//! names the variable instead of surfacing as odd output later.
+//! start, and validated then. A bad setting stops the function before it takes an invocation
+//! (Lambda reports `Runtime.ExitError`; the log line and the error name the variable) instead
+//! of surfacing as odd output later.
 
 use std::path::PathBuf;
 use std::str::FromStr;
