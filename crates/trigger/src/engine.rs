@@ -11,7 +11,7 @@ use tracing::{debug, info};
 use crate::MAX_EVENT_BYTES;
 use crate::decision::{Change, ChangeKind, Decision, Rejection, RuleKind, Verdict, change_kind};
 use crate::error::EventError;
-use crate::event::{Event, NewValue, Out, Record, decode, short_key, wtf8};
+use crate::event::{Event, NewValue, Out, Record, decode, has_backslash, short_key, wtf8};
 use crate::rules::{Action, UnknownKeys, Unmatched};
 use crate::ruleset::{DatasetRuleSet, RuleSet};
 
@@ -190,7 +190,11 @@ impl<'r, 'a> Run<'r, 'a> {
         // stored before (serde_json's raw values accept it), and must not fail the sync.
         let changed = match (old, requested) {
             (None, None) => false,
-            (Some(a), Some(b)) => a.get() != b.get() && wtf8(a) != wtf8(b),
+            // Different raw texts spell different strings unless escapes are involved.
+            (Some(a), Some(b)) => {
+                a.get() != b.get()
+                    && (!(has_backslash(a.get().as_bytes()) || has_backslash(b.get().as_bytes())) || wtf8(a) != wtf8(b))
+            }
             _ => true,
         };
         if !changed {

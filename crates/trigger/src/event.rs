@@ -273,11 +273,24 @@ pub(crate) fn short_key(key: &str) -> String {
     format!("{}…", &key[..end])
 }
 
+/// Whether `b` holds a backslash (a raw JSON string with escapes). Values are up to 1 MB and
+/// every changed one is scanned, so this runs in 64-byte blocks whose inner loop has no early
+/// exit and compiles to SIMD compares (several times faster than `contains`' word loop).
+pub(crate) fn has_backslash(b: &[u8]) -> bool {
+    let mut blocks = b.chunks_exact(64);
+    for block in &mut blocks {
+        if block.iter().fold(false, |any, &c| any | (c == b'\\')) {
+            return true;
+        }
+    }
+    blocks.remainder().contains(&b'\\')
+}
+
 /// Decodes a raw JSON string. Without a backslash the value is the text between the quotes
 /// (serde_json already checked it while scanning), so no second scan is needed.
 pub(crate) fn decode<'a>(key: &str, raw: &'a RawValue) -> Result<Cow<'a, str>, EventError> {
     let text = raw.get();
-    if !text.as_bytes().contains(&b'\\')
+    if !has_backslash(text.as_bytes())
         && let Some(inner) = text.strip_prefix('"').and_then(|t| t.strip_suffix('"'))
     {
         return Ok(Cow::Borrowed(inner));
@@ -313,7 +326,7 @@ pub(crate) fn wtf8(raw: &RawValue) -> Cow<'_, [u8]> {
         }
     }
     let text = raw.get();
-    if !text.as_bytes().contains(&b'\\')
+    if !has_backslash(text.as_bytes())
         && let Some(inner) = text.strip_prefix('"').and_then(|t| t.strip_suffix('"'))
     {
         return Cow::Borrowed(inner.as_bytes());

@@ -11,7 +11,7 @@ use regex::RegexBuilder;
 use crate::error::{LintError, LintErrors, LoadError, Location};
 use crate::glob::{self, Glob, KeySet, Parsed};
 use crate::rules::{Action, DatasetRules, KeyRule, RulesFile, TypeName, UnknownKeys};
-use crate::ruleset::{DatasetRuleSet, KeyRuleSet, KeyRules, RuleSet};
+use crate::ruleset::{DatasetRuleSet, KeyRuleSet, KeyRules, RuleSet, ValueRegex};
 use crate::schema::Schema;
 use crate::value_type::{REGEX_SIZE_LIMIT, ValueType};
 
@@ -430,15 +430,18 @@ fn compile_key_rule(kp: &str, pattern: &str, r: &KeyRule, action: Action, lint: 
     let regex = r.regex.as_ref().and_then(|src| {
         // Parse the user's pattern alone first (cheap), so that an error points into it and so
         // that something like `a)(b` cannot close our anchoring group; then compile it anchored.
-        if let Err(e) = regex_syntax::Parser::new().parse(src) {
-            lint.err(format!("{kp}.regex"), format!("invalid regex: {e}"));
-            return None;
-        }
+        let hir = match regex_syntax::Parser::new().parse(src) {
+            Ok(hir) => hir,
+            Err(e) => {
+                lint.err(format!("{kp}.regex"), format!("invalid regex: {e}"));
+                return None;
+            }
+        };
         match RegexBuilder::new(&format!("^(?:{src})$"))
             .size_limit(REGEX_SIZE_LIMIT)
             .build()
         {
-            Ok(re) => Some(re),
+            Ok(re) => Some(ValueRegex::new(re, &hir)),
             Err(e) => {
                 lint.err(format!("{kp}.regex"), format!("invalid regex: {e}"));
                 None

@@ -111,3 +111,16 @@ fn malformed_events() {
     );
     assert!(err(r#"{"identityPoolId":"p","datasetName":"d","datasetRecords":{}} x"#).contains("JSON"));
 }
+
+#[test]
+fn has_backslash_in_every_position() {
+    for len in [0, 1, 63, 64, 65, 127, 128, 200] {
+        let plain = vec![b'a'; len];
+        assert!(!has_backslash(&plain), "{len}");
+        for at in 0..len {
+            let mut b = plain.clone();
+            b[at] = b'\\';
+            assert!(has_backslash(&b), "{len} {at}");
+        }
+    }
+}
