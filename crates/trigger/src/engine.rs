@@ -5,13 +5,12 @@
 //! existing value): a record that already holds a value the rules would now refuse is left
 //! alone, so tightening the rules never locks a user out of syncing.
 
-use serde_json::value::RawValue;
 use tracing::{debug, info};
 
 use crate::MAX_EVENT_BYTES;
 use crate::decision::{Change, ChangeKind, Decision, Rejection, RuleKind, Verdict, change_kind};
 use crate::error::EventError;
-use crate::event::{Event, NewValue, Out, Record, decode, has_backslash, short_key, wtf8};
+use crate::event::{Event, NewValue, Out, Raw, Record, decode, has_backslash, short_key, wtf8};
 use crate::rules::{Action, UnknownKeys, Unmatched};
 use crate::ruleset::{DatasetRuleSet, RuleSet};
 
@@ -63,9 +62,13 @@ impl RuleSet {
                 max: MAX_EVENT_BYTES,
             });
         }
-        let text = std::str::from_utf8(event_json).map_err(|e| EventError::NotUtf8 {
-            valid_up_to: e.valid_up_to(),
-        })?;
+        // simdutf8 validates exactly as std does, several times faster; std only for the error.
+        let text = match simdutf8::basic::from_utf8(event_json) {
+            Ok(text) => text,
+            Err(_) => std::str::from_utf8(event_json).map_err(|e| EventError::NotUtf8 {
+                valid_up_to: e.valid_up_to(),
+            })?,
+        };
         let event = Event::parse(text)?;
         let decision = match self.find(&event.identity_pool_id, &event.dataset_name) {
             Some(rules) => Run::new(self, rules, &event).run()?,
@@ -448,8 +451,8 @@ impl<'r, 'a> Run<'r, 'a> {
     ) {
         let dataset = &*self.event.dataset_name;
         if self.set.log_values {
-            let old = rec.old.raw().map(RawValue::get);
-            let requested = rec.requested().map(RawValue::get);
+            let old = rec.old.raw().map(Raw::get);
+            let requested = rec.requested().map(Raw::get);
             debug!(dataset, key, change = %kind, rule = rule.as_str(), reason = %reason, old_value = ?old, requested_value = ?requested, new_value = ?new, "record changed by rules");
         } else {
             debug!(dataset, key, change = %kind, rule = rule.as_str(), reason = %reason, "record changed by rules");

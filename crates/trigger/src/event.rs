@@ -20,10 +20,22 @@ use serde_json::value::RawValue;
 use crate::error::EventError;
 
 mod render;
+mod scan;
 #[cfg(test)]
 mod tests;
 
 pub(crate) use render::{NewValue, Out};
+
+/// A JSON value's raw text as it stands in the event (checked to be valid JSON when read).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Raw<'a>(&'a str);
+
+impl<'a> Raw<'a> {
+    /// The raw text.
+    pub(crate) fn get(self) -> &'a str {
+        self.0
+    }
+}
 
 /// A string decoded from JSON, borrowed from the input when it had no escapes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,7 +64,7 @@ impl<'de> de::Deserialize<'de> for Str<'de> {
 }
 
 /// The entries of a JSON object in order: decoded key, raw value.
-struct Entries<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+struct Entries<'a>(Vec<(Cow<'a, str>, Raw<'a>)>);
 
 impl<'de> de::Deserialize<'de> for Entries<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -65,7 +77,7 @@ impl<'de> de::Deserialize<'de> for Entries<'de> {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let mut v = Vec::with_capacity(map.size_hint().unwrap_or(8).min(4096));
                 while let Some(Str(k)) = map.next_key::<Str<'de>>()? {
-                    v.push((k, map.next_value::<&'de RawValue>()?));
+                    v.push((k, Raw(map.next_value::<&'de RawValue>()?.get())));
                 }
                 Ok(Entries(v))
             }
@@ -77,12 +89,62 @@ impl<'de> de::Deserialize<'de> for Entries<'de> {
 /// The top level: every field raw, in order, except `datasetRecords`, parsed on the way.
 #[derive(Default)]
 struct Top<'a> {
-    fields: Vec<(Cow<'a, str>, &'a RawValue)>,
+    fields: Vec<(Cow<'a, str>, Raw<'a>)>,
     /// Index in `fields` where `datasetRecords` stands.
     records_at: Option<usize>,
     records: Vec<Record<'a>>,
     /// A record or field problem found while parsing (kept out of serde's error type).
     problem: Option<EventError>,
+}
+
+impl<'a> Top<'a> {
+    /// `datasetRecords` was read (at the current place among `fields`).
+    fn records_found(&mut self, records: Result<Vec<Record<'a>>, EventError>) {
+        if self.records_at.is_some() {
+            self.problem.get_or_insert(EventError::DuplicateField {
+                field: "datasetRecords",
+            });
+        }
+        self.records_at = Some(self.fields.len());
+        match records {
+            Ok(records) => self.records = records,
+            Err(e) => {
+                self.problem.get_or_insert(e);
+            }
+        }
+    }
+}
+
+/// The records of `datasetRecords` as they are read: the first problem stops the collecting
+/// (the rest is still read, for JSON errors).
+struct RecordsBuilder<'a> {
+    records: Vec<Record<'a>>,
+    problem: Option<EventError>,
+}
+
+impl<'a> RecordsBuilder<'a> {
+    fn new(size_hint: Option<usize>) -> Self {
+        RecordsBuilder {
+            records: Vec::with_capacity(size_hint.unwrap_or(64).min(4096)),
+            problem: None,
+        }
+    }
+
+    fn record(&mut self, key: Cow<'a, str>, fields: Vec<(Cow<'a, str>, Raw<'a>)>) {
+        if self.problem.is_none() {
+            match record(key, fields) {
+                Ok(r) => self.records.push(r),
+                Err(e) => self.problem = Some(e),
+            }
+        }
+    }
+
+    fn finish(self) -> Result<Vec<Record<'a>>, EventError> {
+        match self.problem {
+            Some(e) => Err(e),
+            None => Ok(self.records),
+        }
+    }
 }
 
 struct TopSeed;
@@ -103,21 +165,11 @@ impl<'de> Visitor<'de> for TopSeed {
         let mut top = Top::default();
         while let Some(Str(k)) = map.next_key::<Str<'de>>()? {
             if k == "datasetRecords" {
-                if top.records_at.is_some() {
-                    top.problem.get_or_insert(EventError::DuplicateField {
-                        field: "datasetRecords",
-                    });
-                }
-                top.records_at = Some(top.fields.len());
-                match map.next_value_seed(RecordsSeed)? {
-                    Ok(records) => top.records = records,
-                    Err(e) => {
-                        top.problem.get_or_insert(e);
-                    }
-                }
+                let records = map.next_value_seed(RecordsSeed)?;
+                top.records_found(records);
             } else {
                 let v = map.next_value::<&'de RawValue>()?;
-                top.fields.push((k, v));
+                top.fields.push((k, Raw(v.get())));
             }
         }
         Ok(top)
@@ -140,21 +192,12 @@ impl<'de> Visitor<'de> for RecordsSeed {
         f.write_str("an object of records")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut records = Vec::with_capacity(map.size_hint().unwrap_or(64).min(4096));
-        let mut problem = None;
+        let mut records = RecordsBuilder::new(map.size_hint());
         while let Some(Str(key)) = map.next_key::<Str<'de>>()? {
             let Entries(fields) = map.next_value::<Entries<'de>>()?;
-            if problem.is_none() {
-                match record(key, fields) {
-                    Ok(r) => records.push(r),
-                    Err(e) => problem = Some(e),
-                }
-            }
+            records.record(key, fields);
         }
-        Ok(match problem {
-            Some(e) => Err(e),
-            None => Ok(records),
-        })
+        Ok(records.finish())
     }
     // Anything but an object: consume it and report.
     fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
@@ -196,12 +239,12 @@ pub(crate) enum Slot<'a> {
     /// `null`.
     Null,
     /// A JSON string (raw, quotes included).
-    Str(&'a RawValue),
+    Str(Raw<'a>),
 }
 
 impl<'a> Slot<'a> {
     /// The raw string, if there is one.
-    pub(crate) fn raw(self) -> Option<&'a RawValue> {
+    pub(crate) fn raw(self) -> Option<Raw<'a>> {
         match self {
             Slot::Str(r) => Some(r),
             Slot::Absent | Slot::Null => None,
@@ -223,7 +266,7 @@ pub(crate) enum Op {
 pub(crate) struct Record<'a> {
     /// The key, decoded.
     pub(crate) key: Cow<'a, str>,
-    fields: Vec<(Cow<'a, str>, &'a RawValue)>,
+    fields: Vec<(Cow<'a, str>, Raw<'a>)>,
     /// `oldValue`.
     pub(crate) old: Slot<'a>,
     /// `newValue`.
@@ -235,7 +278,7 @@ pub(crate) struct Record<'a> {
 impl<'a> Record<'a> {
     /// The value the record asks for after the sync, raw: `None` means the key ends up deleted.
     /// A `replace` without `newValue` leaves the old value.
-    pub(crate) fn requested(&self) -> Option<&'a RawValue> {
+    pub(crate) fn requested(&self) -> Option<Raw<'a>> {
         match (self.op, self.new) {
             (Op::Remove, _) | (Op::Replace, Slot::Null) => None,
             (Op::Replace, Slot::Str(r)) => Some(r),
@@ -249,7 +292,7 @@ impl<'a> Record<'a> {
 pub(crate) struct Event<'a> {
     input: &'a str,
     /// Every top-level field but `datasetRecords`, raw, in order.
-    fields: Vec<(Cow<'a, str>, &'a RawValue)>,
+    fields: Vec<(Cow<'a, str>, Raw<'a>)>,
     /// Where `datasetRecords` stands among `fields`.
     records_at: usize,
     /// `identityPoolId`.
@@ -288,7 +331,7 @@ pub(crate) fn has_backslash(b: &[u8]) -> bool {
 
 /// Decodes a raw JSON string. Without a backslash the value is the text between the quotes
 /// (serde_json already checked it while scanning), so no second scan is needed.
-pub(crate) fn decode<'a>(key: &str, raw: &'a RawValue) -> Result<Cow<'a, str>, EventError> {
+pub(crate) fn decode<'a>(key: &str, raw: Raw<'a>) -> Result<Cow<'a, str>, EventError> {
     let text = raw.get();
     if !has_backslash(text.as_bytes())
         && let Some(inner) = text.strip_prefix('"').and_then(|t| t.strip_suffix('"'))
@@ -308,7 +351,7 @@ pub(crate) fn decode<'a>(key: &str, raw: &'a RawValue) -> Result<Cow<'a, str>, E
 /// same bytes if and only if they spell the same code points, whatever their escapes. Its length
 /// is the UTF-8 length with each lone surrogate counted as its replacement, U+FFFD (also 3
 /// bytes). For values that are compared or measured but not read (old values).
-pub(crate) fn wtf8(raw: &RawValue) -> Cow<'_, [u8]> {
+pub(crate) fn wtf8(raw: Raw<'_>) -> Cow<'_, [u8]> {
     struct V;
     impl<'de> Visitor<'de> for V {
         type Value = Cow<'de, [u8]>;
@@ -340,13 +383,27 @@ pub(crate) fn wtf8(raw: &RawValue) -> Cow<'_, [u8]> {
 }
 
 impl<'a> Event<'a> {
-    /// Parses an event from UTF-8 JSON text.
+    /// Parses an event from UTF-8 JSON text: by the fast reader, or when it declines (malformed
+    /// or unusual input) by serde_json, whose answer then stands.
     pub(crate) fn parse(input: &'a str) -> Result<Event<'a>, EventError> {
+        let top = match scan::top(input) {
+            Some(top) => top,
+            None => Self::parse_top_serde(input)?,
+        };
+        Self::from_top(input, top)
+    }
+
+    /// The event's structure read by serde_json alone.
+    fn parse_top_serde(input: &'a str) -> Result<Top<'a>, EventError> {
         let mut de = serde_json::Deserializer::from_str(input);
         let top = TopSeed
             .deserialize(&mut de)
             .map_err(|source| EventError::Json { source })?;
         de.end().map_err(|source| EventError::Json { source })?;
+        Ok(top)
+    }
+
+    fn from_top(input: &'a str, top: Top<'a>) -> Result<Event<'a>, EventError> {
         if let Some(e) = top.problem {
             return Err(e);
         }
@@ -397,7 +454,7 @@ impl<'a> Event<'a> {
     }
 }
 
-fn record<'a>(key: Cow<'a, str>, fields: Vec<(Cow<'a, str>, &'a RawValue)>) -> Result<Record<'a>, EventError> {
+fn record<'a>(key: Cow<'a, str>, fields: Vec<(Cow<'a, str>, Raw<'a>)>) -> Result<Record<'a>, EventError> {
     let bad = |key: &str, problem: &str| EventError::Record {
         key: short_key(key),
         problem: problem.to_owned(),
@@ -414,7 +471,7 @@ fn record<'a>(key: Cow<'a, str>, fields: Vec<(Cow<'a, str>, &'a RawValue)>) -> R
             return Err(bad(&key, &format!("{what} appears more than once")));
         }
     }
-    let slot = |v: Option<&'a RawValue>, what: &str| match v {
+    let slot = |v: Option<Raw<'a>>, what: &str| match v {
         None => Ok(Slot::Absent),
         Some(r) if r.get() == "null" => Ok(Slot::Null),
         Some(r) if r.get().starts_with('"') => Ok(Slot::Str(r)),

@@ -4,15 +4,13 @@
 
 use std::borrow::Cow;
 
-use serde_json::value::RawValue;
-
-use super::Event;
+use super::{Event, Raw};
 
 /// The new value of a record in the response.
 #[derive(Debug, Clone)]
 pub(crate) enum NewValue<'a> {
     /// Copy this raw JSON string (e.g. the old value, restored).
-    Raw(&'a RawValue),
+    Raw(Raw<'a>),
     /// This string.
     Text(String),
     /// `null` with `op: "remove"`.
@@ -70,7 +68,7 @@ fn push_op(out: &mut Vec<u8>, v: &NewValue<'_>) {
 
 /// Writes `{"name":raw,...}` from fields, `newValue` and `op` replaced when `set` is given
 /// (and appended when absent).
-fn push_record(out: &mut Vec<u8>, fields: &[(Cow<'_, str>, &RawValue)], set: Option<&NewValue<'_>>) {
+fn push_record(out: &mut Vec<u8>, fields: &[(Cow<'_, str>, Raw<'_>)], set: Option<&NewValue<'_>>) {
     out.push(b'{');
     let (mut saw_new, mut saw_op) = (false, false);
     for (i, (name, raw)) in fields.iter().enumerate() {
