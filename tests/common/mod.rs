@@ -1,12 +1,14 @@
 //! Shared helpers of the end-to-end tests: local services, the CLI binary, reading tables.
 #![allow(dead_code, clippy::unwrap_used)]
 
+mod services;
+
+#[allow(unused_imports)]
+pub use services::{required_env, s3_endpoint, s3_store};
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-
-use object_store::aws::{AmazonS3, AmazonS3Builder};
 
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -14,18 +16,6 @@ pub fn repo() -> PathBuf {
 
 pub fn fixtures() -> PathBuf {
     repo().join("fixtures")
-}
-
-/// An environment variable the test setup (`scripts/test.sh`) exports; a clear failure,
-/// never a silent skip, when it is missing.
-pub fn required_env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: run the tests through scripts/test.sh, which installs and starts the local services")
-    })
-}
-
-pub fn s3_endpoint() -> String {
-    required_env("SYNCLAKE_TEST_S3_ENDPOINT")
 }
 
 pub fn python() -> String {
@@ -50,22 +40,6 @@ pub fn new_bucket(prefix: &str) -> String {
     let status = rt.block_on(async { reqwest::Client::new().put(&url).send().await.unwrap().status() });
     assert!(status.is_success(), "create bucket {name}: HTTP {status}");
     name
-}
-
-/// An object_store client for a bucket on the local S3 server.
-pub fn s3_store(bucket: &str) -> Arc<AmazonS3> {
-    Arc::new(
-        AmazonS3Builder::new()
-            .with_bucket_name(bucket)
-            .with_endpoint(s3_endpoint())
-            .with_allow_http(true)
-            .with_virtual_hosted_style_request(false)
-            .with_region("us-east-1")
-            .with_access_key_id("test")
-            .with_secret_access_key("test")
-            .build()
-            .unwrap(),
-    )
 }
 
 /// Runs the `synclake` binary with the test credentials.

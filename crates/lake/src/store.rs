@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures::StreamExt as _;
-use object_store::aws::AmazonS3Builder;
+use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt as _, PutMode, PutOptions, PutPayload, WriteMultipart};
 use tokio::io::AsyncReadExt as _;
@@ -79,6 +79,24 @@ pub struct Spool {
 
 static SPOOL_SEQ: AtomicU64 = AtomicU64::new(0);
 
+/// An S3 client for `bucket`: credentials and region from the environment (as every AWS SDK
+/// takes them), endpoint, region and addressing from `s3`.
+pub fn s3_client(bucket: &str, s3: &S3Options) -> Result<AmazonS3, object_store::Error> {
+    let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
+    if let Some(endpoint) = &s3.endpoint {
+        builder = builder
+            .with_endpoint(endpoint)
+            .with_allow_http(endpoint.starts_with("http://"));
+    }
+    if let Some(region) = &s3.region {
+        builder = builder.with_region(region);
+    }
+    if s3.path_style {
+        builder = builder.with_virtual_hosted_style_request(false);
+    }
+    builder.build()
+}
+
 impl Store {
     /// Opens `location`: `s3://bucket/prefix` or a local directory path (created if absent).
     pub fn open(location: &str, s3: &S3Options, spool_dir: &Path) -> Result<Store, LakeError> {
@@ -90,19 +108,7 @@ impl Store {
                     reason: "no bucket name".into(),
                 });
             }
-            let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
-            if let Some(endpoint) = &s3.endpoint {
-                builder = builder
-                    .with_endpoint(endpoint)
-                    .with_allow_http(endpoint.starts_with("http://"));
-            }
-            if let Some(region) = &s3.region {
-                builder = builder.with_region(region);
-            }
-            if s3.path_style {
-                builder = builder.with_virtual_hosted_style_request(false);
-            }
-            let store = builder.build().map_err(|e| LakeError::Location {
+            let store = s3_client(bucket, s3).map_err(|e| LakeError::Location {
                 location: location.into(),
                 reason: e.to_string(),
             })?;

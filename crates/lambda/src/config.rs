@@ -34,24 +34,6 @@ pub struct ConfigError {
     pub reason: String,
 }
 
-/// The environment variables read, with their defaults, for documentation and `--help`-like
-/// listings.
-pub const VARIABLES: &[(&str, &str)] = &[
-    ("SYNCLAKE_OUTPUT", "required: s3://bucket/prefix (or a local directory)"),
-    ("SYNCLAKE_PARTITION_BY", "dt,hr"),
-    ("SYNCLAKE_COMPRESSION", "snappy (zstd, zstd:<1-22>, none)"),
-    ("SYNCLAKE_FETCH_TIMEOUT_SECS", "10"),
-    ("SYNCLAKE_FETCH_MAX_MB", "64"),
-    ("SYNCLAKE_FETCH_ATTEMPTS", "3"),
-    ("SYNCLAKE_ALLOW_FILE_URLS", "false"),
-    ("SYNCLAKE_CONCURRENCY", "16"),
-    ("SYNCLAKE_S3_ENDPOINT", "unset (AWS)"),
-    ("SYNCLAKE_S3_PATH_STYLE", "false"),
-    ("SYNCLAKE_SPOOL_DIR", "<temp dir>/synclake-spool"),
-    ("AWS_LAMBDA_LOG_FORMAT", "Text (or JSON)"),
-    ("AWS_LAMBDA_LOG_LEVEL / RUST_LOG", "info"),
-];
-
 impl StreamConfig {
     /// Reads the configuration through `env` (`std::env::var(..).ok()` in the function; a map
     /// in tests), validating every variable.
@@ -98,11 +80,7 @@ impl StreamConfig {
         }
         Ok(StreamConfig {
             output,
-            s3: S3Options {
-                endpoint: get("SYNCLAKE_S3_ENDPOINT"),
-                region: None,
-                path_style: parse(&get, "SYNCLAKE_S3_PATH_STYLE", false)?,
-            },
+            s3: s3_options(&get)?,
             batch: BatchOptions {
                 partition,
                 writer: WriterOptions {
@@ -123,6 +101,16 @@ impl StreamConfig {
                 .map_or_else(|| std::env::temp_dir().join("synclake-spool"), PathBuf::from),
         })
     }
+}
+
+/// How to reach S3 (`SYNCLAKE_S3_ENDPOINT`, `SYNCLAKE_S3_PATH_STYLE`), for every function that
+/// reads or writes it.
+pub(crate) fn s3_options(get: &impl Fn(&'static str) -> Option<String>) -> Result<S3Options, ConfigError> {
+    Ok(S3Options {
+        endpoint: get("SYNCLAKE_S3_ENDPOINT"),
+        region: None,
+        path_style: parse(get, "SYNCLAKE_S3_PATH_STYLE", false)?,
+    })
 }
 
 fn parse<T: FromStr>(

@@ -11,6 +11,8 @@
 //!
 //! [`KinesisEventRecord`]: aws_lambda_events::event::kinesis::KinesisEventRecord
 
+use std::sync::OnceLock;
+
 use aws_lambda_events::event::kinesis::KinesisEvent;
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
@@ -72,13 +74,30 @@ impl KinesisBatchEvent {
 /// partial failure) that carries a file's first record rewrites that file under the same name.
 /// One output prefix per stream: shard ids repeat across streams (and the `source` column could
 /// not tell them apart either). A record without a sequence number (not a real Kinesis event)
-/// is named after the batch's content.
-pub fn batch_tags(items: &[EnvelopeItem<'_>]) -> Vec<String> {
-    let fallback = format!("event-{:016x}", fnv1a(items));
-    items
-        .iter()
-        .map(|item| record_tag(item).unwrap_or_else(|| fallback.clone()))
-        .collect()
+/// is named after the batch's content, hashed only if such a record is asked for.
+pub struct BatchTags<'i, 'a> {
+    items: &'i [EnvelopeItem<'a>],
+    fallback: OnceLock<String>,
+}
+
+impl<'i, 'a> BatchTags<'i, 'a> {
+    /// The tags of `items`' files, computed when asked (a batch names a file per partition,
+    /// not per record).
+    pub fn new(items: &'i [EnvelopeItem<'a>]) -> Self {
+        BatchTags {
+            items,
+            fallback: OnceLock::new(),
+        }
+    }
+
+    /// The tag of the files whose first record is `items[i]`.
+    pub fn tag(&self, i: usize) -> String {
+        self.items.get(i).and_then(record_tag).unwrap_or_else(|| {
+            self.fallback
+                .get_or_init(|| format!("event-{:016x}", fnv1a(self.items)))
+                .clone()
+        })
+    }
 }
 
 fn fnv1a(items: &[EnvelopeItem<'_>]) -> u64 {
@@ -113,7 +132,7 @@ mod tests {
         let event = KinesisBatchEvent::from_json(EVENT).unwrap();
         let items = event.items();
         assert_eq!(
-            batch_tags(&items)[0],
+            BatchTags::new(&items).tag(0),
             "shardId-000000000006-49590338271490256608559692538361571095921575989136588898"
         );
         let record = items[0].as_ref().unwrap();
@@ -143,14 +162,14 @@ mod tests {
         assert_eq!(items.len(), 1);
         let bad = items[0].as_ref().unwrap_err();
         assert_eq!(bad.raw, br#"{"hello":"world"}"#);
-        assert!(batch_tags(&items)[0].starts_with("event-"));
+        assert!(BatchTags::new(&items).tag(0).starts_with("event-"));
     }
 
     #[test]
     fn unsafe_characters_do_not_reach_the_key() {
         let json = EVENT.replace("shardId-000000000006:", "shard/../x y:");
         let items = KinesisBatchEvent::from_json(&json).unwrap().items();
-        let tag = &batch_tags(&items)[0];
+        let tag = &BatchTags::new(&items).tag(0);
         assert!(tag.starts_with("shard_.._x_y-4959"), "{tag}");
     }
 }

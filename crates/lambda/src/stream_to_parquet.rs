@@ -19,7 +19,7 @@ use synclake_lake::{BatchFailure, BatchOptions, Fetcher, LakeError, Store, write
 use synclake_records::Position;
 
 use crate::config::{ConfigError, StreamConfig};
-use crate::event::{KinesisBatchEvent, batch_tags};
+use crate::event::{BatchTags, KinesisBatchEvent};
 
 /// Why the function could not start.
 #[derive(Debug, thiserror::Error)]
@@ -124,9 +124,9 @@ impl StreamToParquet {
     ) -> Result<(KinesisEventResponse, InvocationSummary), HandlerError> {
         let started = Instant::now();
         let items = event.items();
-        let tags = batch_tags(&items);
-        let tag = tags.first().cloned().unwrap_or_default();
-        let tag_of = |i: usize| tags.get(i).cloned().unwrap_or_default();
+        let tags = BatchTags::new(&items);
+        let tag = tags.tag(0);
+        let tag_of = |i: usize| tags.tag(i);
         let outcome = write_batch(&items, &tag_of, &self.store, &self.fetcher, &self.batch, deadline).await;
         let summary = InvocationSummary {
             records: items.len(),

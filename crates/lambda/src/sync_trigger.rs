@@ -23,9 +23,10 @@ use lambda_runtime::Diagnostic;
 use object_store::ObjectStoreExt as _;
 use serde_json::value::RawValue;
 use synclake_lake::S3Options;
+use synclake_lake::store::s3_client;
 use synclake_trigger::{EventError, Format, LoadError, Rejection, RuleSet, RulesSource};
 
-use crate::config::ConfigError;
+use crate::config::{ConfigError, s3_options};
 
 /// Where the rules come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,23 +99,9 @@ impl TriggerConfig {
                 });
             }
         };
-        let path_style = match get("SYNCLAKE_S3_PATH_STYLE").as_deref() {
-            None | Some("false") => false,
-            Some("true") => true,
-            Some(other) => {
-                return Err(ConfigError {
-                    var: "SYNCLAKE_S3_PATH_STYLE",
-                    reason: format!("`{other}`: expected true or false"),
-                });
-            }
-        };
         Ok(TriggerConfig {
             rules,
-            s3: S3Options {
-                endpoint: get("SYNCLAKE_S3_ENDPOINT"),
-                region: None,
-                path_style,
-            },
+            s3: s3_options(&get)?,
         })
     }
 }
@@ -188,16 +175,7 @@ impl SyncTrigger {
                     key: key.clone(),
                     source,
                 };
-                let mut builder = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
-                if let Some(endpoint) = &config.s3.endpoint {
-                    builder = builder
-                        .with_endpoint(endpoint)
-                        .with_allow_http(endpoint.starts_with("http://"));
-                }
-                if config.s3.path_style {
-                    builder = builder.with_virtual_hosted_style_request(false);
-                }
-                let store = builder.build().map_err(fail)?;
+                let store = s3_client(bucket, &config.s3).map_err(fail)?;
                 let object = store.get(&key.as_str().into()).await.map_err(fail)?;
                 let bytes = object.bytes().await.map_err(fail)?;
                 RulesSource::Bytes {
@@ -224,8 +202,13 @@ impl SyncTrigger {
 
     /// Applies the rules to one Sync Trigger event: the (possibly changed) event, or why the
     /// sync is refused.
-    pub fn handle(&self, event: &RawValue) -> Result<Box<RawValue>, TriggerError> {
+    pub fn handle(&self, event: Box<RawValue>) -> Result<Box<RawValue>, TriggerError> {
         let response = self.rules.apply(event.get().as_bytes())?.into_result()?;
+        if response == event.get().as_bytes() {
+            // Nothing changed (the usual case): hand the request back rather than validate a
+            // copy of it.
+            return Ok(event);
+        }
         // The engine builds the response from the request's own (valid) JSON pieces.
         let text = String::from_utf8(response)
             .map_err(|e| TriggerError::Response(serde::de::Error::custom(format!("not UTF-8: {e}"))))?;

@@ -29,7 +29,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     );
     let function = &function;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| async move {
-        function.handle(&event.payload)
+        function.handle(event.payload)
     }))
     .await
 }

@@ -4,26 +4,20 @@
 
 #[path = "../../../lake/tests/common/mod.rs"]
 mod lake;
+#[path = "../../../../tests/common/services.rs"]
+mod services;
 
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 #[allow(unused_imports)]
 pub use lake::{Dead, Row, data_files, fixtures, offline_fetch, read_dead_letters, read_table, run_replay};
-use object_store::aws::{AmazonS3, AmazonS3Builder};
-
-/// An environment variable the test setup (`scripts/test.sh`) exports; a clear failure,
-/// never a silent skip, when it is missing.
-pub fn required_env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: run the tests through scripts/test.sh, which installs and starts the local services")
-    })
-}
+#[allow(unused_imports)]
+pub use services::{required_env, s3_endpoint, s3_store};
 
 pub const SHARD: &str = "shardId-000000000003";
 
@@ -84,10 +78,6 @@ pub fn fixture_files(dir: &str) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
-pub fn s3_endpoint() -> String {
-    required_env("SYNCLAKE_TEST_S3_ENDPOINT")
-}
-
 static BUCKETS: AtomicU32 = AtomicU32::new(0);
 
 /// Creates a bucket unique to this test process and call.
@@ -101,22 +91,6 @@ pub async fn new_bucket(prefix: &str) -> String {
     let status = reqwest::Client::new().put(&url).send().await.unwrap().status();
     assert!(status.is_success(), "create bucket {name}: HTTP {status}");
     name
-}
-
-/// An object_store client for a bucket on the local S3 server.
-pub fn s3_store(bucket: &str) -> Arc<AmazonS3> {
-    Arc::new(
-        AmazonS3Builder::new()
-            .with_bucket_name(bucket)
-            .with_endpoint(s3_endpoint())
-            .with_allow_http(true)
-            .with_virtual_hosted_style_request(false)
-            .with_region("us-east-1")
-            .with_access_key_id("test")
-            .with_secret_access_key("test")
-            .build()
-            .unwrap(),
-    )
 }
 
 fn free_port() -> u16 {
