@@ -1,5 +1,6 @@
 //! The `synclake` commands: flags (clap derive, env fallbacks) and what each command runs.
 
+pub mod consume_cmd;
 pub mod demo;
 pub mod gen_cmd;
 pub mod logging;
@@ -32,6 +33,9 @@ pub struct Cli {
 pub enum Command {
     /// Convert captured Cognito Streams data (files, directories, gzip) into the table.
     Replay(replay_cmd::ReplayArgs),
+    /// Read a Kinesis stream into the table until stopped, exactly once (SIGINT/SIGTERM: flush,
+    /// commit, exit 0).
+    Consume(Box<consume_cmd::ConsumeArgs>),
     /// Write deterministic synthetic Cognito Streams traffic as JSON Lines.
     Gen(gen_cmd::GenArgs),
     /// Generate sample traffic, replay it into ./lake and show what came out.
@@ -44,6 +48,7 @@ pub enum Command {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Replay(args) => replay_cmd::run(args),
+        Command::Consume(args) => consume_cmd::run(*args),
         Command::Gen(args) => gen_cmd::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Trigger(args) => trigger_cmd::run(args),

@@ -127,14 +127,18 @@ pub struct FetchArgs {
 impl FetchArgs {
     /// A fetcher with these limits.
     pub fn fetcher(&self) -> anyhow::Result<Fetcher> {
-        Fetcher::new(FetchOptions {
+        Fetcher::new(self.options()).context("build HTTP client")
+    }
+
+    /// The fetch limits from the flags.
+    pub fn options(&self) -> FetchOptions {
+        FetchOptions {
             timeout: Duration::from_secs(self.fetch_timeout_secs.max(1)),
             max_bytes: mib(self.fetch_max_mb),
             attempts: self.fetch_attempts.max(1),
             allow_file_urls: self.allow_file_urls,
             ..FetchOptions::default()
-        })
-        .context("build HTTP client")
+        }
     }
 }
 
@@ -245,7 +249,7 @@ pub fn replay_into(args: &ReplayArgs, store: &Store) -> anyhow::Result<ReplaySum
 }
 
 /// MiB → bytes; the flags' ranges keep this far from overflow.
-fn mib(n: u64) -> usize {
+pub(crate) fn mib(n: u64) -> usize {
     usize::try_from(n.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX)
 }
 

@@ -1,6 +1,9 @@
 //! Shared helpers of the end-to-end tests: local services, the CLI binary, reading tables.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod kinesis;
+#[path = "../../crates/lake/tests/common/mod.rs"]
+pub mod lake;
 mod services;
 
 #[allow(unused_imports)]

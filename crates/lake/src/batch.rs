@@ -38,6 +38,7 @@ use std::collections::{BTreeMap, HashMap};
 use arrow_array::RecordBatch;
 use bytes::Bytes;
 use futures::StreamExt as _;
+use futures::future::BoxFuture;
 use synclake_records::envelope::EnvelopeItem;
 use synclake_records::{Position, SourceRecord};
 
@@ -137,6 +138,36 @@ pub async fn write_batch(
     opts: &BatchOptions,
     deadline: Option<Instant>,
 ) -> BatchOutcome {
+    write_batch_gated(items, tag_of, store, fetcher, opts, deadline, &NoGate).await
+}
+
+/// Told the keys of the files a batch is about to commit, before the first commit starts, and
+/// may stop it. A consumer records them as its commit intent, so that a restart after a crash
+/// knows which files an interrupted flush may have left.
+pub trait CommitGate: Sync {
+    /// Called once per write attempt with every key the attempt will commit (relative to the
+    /// table root). An error stops the attempt before anything is committed.
+    fn before_commit<'a>(&'a self, keys: &'a [String]) -> BoxFuture<'a, Result<(), LakeError>>;
+}
+
+struct NoGate;
+
+impl CommitGate for NoGate {
+    fn before_commit<'a>(&'a self, _keys: &'a [String]) -> BoxFuture<'a, Result<(), LakeError>> {
+        Box::pin(std::future::ready(Ok(())))
+    }
+}
+
+/// [`write_batch`], asking `gate` before each write attempt commits anything.
+pub async fn write_batch_gated(
+    items: &[EnvelopeItem<'_>],
+    tag_of: &(dyn Fn(usize) -> String + Sync),
+    store: &Store,
+    fetcher: &Fetcher,
+    opts: &BatchOptions,
+    deadline: Option<Instant>,
+    gate: &dyn CommitGate,
+) -> BatchOutcome {
     let mut bodies = Bodies::default();
     let mut limit = items.len();
     let mut failure = None;
@@ -147,7 +178,7 @@ pub async fn write_batch(
     });
     loop {
         let conv = convert(items, &mut limit, &mut bodies, fetcher, opts, fetch_by, &mut failure).await;
-        match write_prefix(conv, tag_of, store, opts, deadline).await {
+        match write_prefix(conv, tag_of, store, opts, deadline, gate).await {
             Ok(mut outcome) => {
                 if let Some(earlier) = first_attempt.take() {
                     // Files of the first attempt that the prefix did not rewrite hold rows of
@@ -331,9 +362,15 @@ async fn fetch_missing(
     concurrency: usize,
     fetch_by: Option<Instant>,
 ) {
-    let missing: Vec<&(usize, String)> = deferred.iter().filter(|(i, _)| !bodies.0.contains_key(i)).collect();
+    // Owned (a URL per S3Url record): a future borrowing the list would not be Send for every
+    // lifetime, and a consumer spawns this on a multi-threaded runtime.
+    let missing: Vec<(usize, String)> = deferred
+        .iter()
+        .filter(|(i, _)| !bodies.0.contains_key(i))
+        .cloned()
+        .collect();
     let mut fetches = futures::stream::iter(missing)
-        .map(|(i, url)| async move { (*i, fetcher.fetch(url).await) })
+        .map(|(i, url)| async move { (i, fetcher.fetch(&url).await) })
         .buffer_unordered(concurrency.max(1));
     loop {
         let next = match fetch_by {
@@ -364,6 +401,7 @@ async fn write_prefix(
     store: &Store,
     opts: &BatchOptions,
     deadline: Option<Instant>,
+    gate: &dyn CommitGate,
 ) -> Result<BatchOutcome, WriteFailed> {
     let stats = c.conv.stats().clone();
     let sealed = match seal_files(&mut c, tag_of, store, opts) {
@@ -377,6 +415,16 @@ async fn write_prefix(
         }
     };
     let attempted: Vec<String> = sealed.iter().map(|s| s.spool.key.clone()).collect();
+    if let Err(source) = gate.before_commit(&attempted).await {
+        for s in sealed {
+            store.abort(s.spool);
+        }
+        return Err(WriteFailed {
+            source,
+            lowest_index: 0,
+            attempted: Vec::new(),
+        });
+    }
     let results: Vec<(String, u64, Result<u64, LakeError>)> = futures::stream::iter(sealed)
         .map(|s| async move {
             let (key, rows) = (s.spool.key.clone(), s.rows);

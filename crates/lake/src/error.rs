@@ -73,6 +73,13 @@ pub enum LakeError {
         /// The object key.
         key: String,
     },
+    /// The caller's [`CommitGate`](crate::CommitGate) stopped a write before it committed
+    /// anything (its commit intent could not be recorded).
+    #[error("recording the commit intent: {reason}")]
+    Gate {
+        /// Why.
+        reason: String,
+    },
     /// A create-only commit found the object already there: an earlier attempt committed it.
     #[error("object {key} already exists")]
     AlreadyExists {

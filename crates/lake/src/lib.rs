@@ -27,7 +27,7 @@ pub mod schema;
 pub mod store;
 pub mod writer;
 
-pub use batch::{BatchFailure, BatchOptions, BatchOutcome, record_tag, write_batch};
+pub use batch::{BatchFailure, BatchOptions, BatchOutcome, CommitGate, record_tag, write_batch, write_batch_gated};
 pub use convert::{ConvertStats, Converter, Step};
 pub use error::LakeError;
 pub use fetch::{FetchOptions, Fetcher};

@@ -1,0 +1,404 @@
+//! The run loop: discover shards, run a worker per readable shard, follow lineage, report,
+//! and shut down cleanly.
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use aws_sdk_kinesis::Client;
+use synclake_lake::{BatchOptions, FetchOptions, Fetcher, S3Options, Store};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use crate::backoff::BackoffOptions;
+use crate::checkpoint::{CheckpointStore, FileStore, ShardState};
+use crate::client::{KinesisOptions, Stream, connect, describe_stream};
+use crate::error::{ConsumeError, describe};
+use crate::flush::{FlushPolicy, MemoryGauge};
+use crate::metrics::{Metrics, Totals};
+use crate::reader::efo::{FanOutOptions, ensure_consumer};
+use crate::reader::poll::PollOptions;
+use crate::reader::{ReadMode, ShardTarget, StartAt};
+use crate::shards::{ShardInfo, is_known_child, list_shards, readable};
+use crate::worker::{Committed, ShardExit, Shared, run_shard};
+
+/// Where shards without a checkpoint begin.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StartPosition {
+    /// The oldest record within retention (the default).
+    TrimHorizon,
+    /// Records put from the first start on.
+    Latest,
+    /// Records that arrived at or after this time (epoch milliseconds).
+    AtTimestamp(i64),
+}
+
+/// Everything `synclake consume` is told.
+#[derive(Debug, Clone)]
+pub struct ConsumerConfig {
+    /// Stream name or ARN.
+    pub stream: String,
+    /// The output table: a directory or `s3://bucket/prefix`.
+    pub output: String,
+    /// Checkpoints and spool files.
+    pub state_dir: PathBuf,
+    /// How to reach Kinesis.
+    pub kinesis: KinesisOptions,
+    /// How to reach S3 for the output.
+    pub s3: S3Options,
+    /// Start of shards without a checkpoint.
+    pub start: StartPosition,
+    /// Enhanced fan-out through the consumer of this name (registered if absent).
+    pub fan_out: Option<String>,
+    /// Polling limits.
+    pub poll: PollOptions,
+    /// When to flush.
+    pub flush: FlushPolicy,
+    /// How flushes are written.
+    pub batch: BatchOptions,
+    /// S3Url fetches.
+    pub fetch: FetchOptions,
+    /// Waits after throttling and failures.
+    pub backoff: BackoffOptions,
+    /// How often shards are listed again (new shards after resharding).
+    pub discover_every: Duration,
+    /// How often progress is logged.
+    pub report_every: Duration,
+    /// Longest a shutdown may take (flush and commit) before the consumer gives up.
+    pub shutdown_timeout: Duration,
+    /// Serve Prometheus metrics here.
+    pub metrics_addr: Option<SocketAddr>,
+}
+
+impl ConsumerConfig {
+    /// Defaults for `stream` into `output`, with state in `state_dir`.
+    pub fn new(stream: impl Into<String>, output: impl Into<String>, state_dir: impl Into<PathBuf>) -> Self {
+        ConsumerConfig {
+            stream: stream.into(),
+            output: output.into(),
+            state_dir: state_dir.into(),
+            kinesis: KinesisOptions::default(),
+            s3: S3Options::default(),
+            start: StartPosition::TrimHorizon,
+            fan_out: None,
+            poll: PollOptions::default(),
+            flush: FlushPolicy::default(),
+            batch: BatchOptions::default(),
+            fetch: FetchOptions::default(),
+            backoff: BackoffOptions::default(),
+            discover_every: Duration::from_secs(30),
+            report_every: Duration::from_secs(30),
+            shutdown_timeout: Duration::from_secs(60),
+            metrics_addr: None,
+        }
+    }
+}
+
+/// What a run did, when it stops.
+#[derive(Debug, Clone, Default)]
+pub struct RunSummary {
+    /// Counter totals.
+    pub totals: Totals,
+    /// Shards finished (closed and wholly in the table) during or before the run.
+    pub finished_shards: usize,
+}
+
+/// A consumer ready to run: the stream found, the table and the checkpoints open.
+pub struct Consumer {
+    config: ConsumerConfig,
+    client: Client,
+    stream: Stream,
+    shared: Arc<Shared>,
+    mode: ReadMode,
+}
+
+impl Consumer {
+    /// Connects and checks everything a run needs, so that a bad setting fails here with a
+    /// clear error: the stream exists, the credentials work, the state directory is free and
+    /// belongs to this output.
+    pub async fn open(config: ConsumerConfig) -> Result<Consumer, ConsumeError> {
+        let client = connect(&config.kinesis).await;
+        Consumer::open_with_client(config, client).await
+    }
+
+    /// [`Consumer::open`] with a client built by the caller.
+    pub async fn open_with_client(config: ConsumerConfig, client: Client) -> Result<Consumer, ConsumeError> {
+        let endpoint = config.kinesis.endpoint_name();
+        let stream = describe_stream(&client, &config.stream, &endpoint).await?;
+        let store = Store::open(&config.output, &config.s3, &config.state_dir.join("spool"))?;
+        let output = match &store {
+            Store::Local { root } => std::fs::canonicalize(root)
+                .unwrap_or_else(|_| root.clone())
+                .display()
+                .to_string(),
+            Store::Object { .. } => config.output.trim_end_matches('/').to_owned(),
+        };
+        let checkpoints: Arc<dyn CheckpointStore> = Arc::new(FileStore::open(&config.state_dir, &stream.arn, &output)?);
+        let fetcher = Fetcher::new(config.fetch.clone()).map_err(|e| ConsumeError::Config {
+            name: "fetch",
+            reason: e.to_string(),
+        })?;
+        let mode = match &config.fan_out {
+            Some(name) => {
+                let consumer_arn = ensure_consumer(&client, &stream.arn, name).await?;
+                ReadMode::FanOut(FanOutOptions::new(consumer_arn))
+            }
+            None => ReadMode::Poll(config.poll.clone()),
+        };
+        let shared = Arc::new(Shared {
+            store,
+            fetcher,
+            batch: config.batch.clone(),
+            checkpoints,
+            metrics: Arc::new(Metrics::default()),
+            flush: config.flush.clone(),
+            gauge: MemoryGauge::default(),
+            backoff: config.backoff,
+            commits: None,
+        });
+        Ok(Consumer {
+            config,
+            client,
+            stream,
+            shared,
+            mode,
+        })
+    }
+
+    /// The stream being consumed.
+    pub fn stream(&self) -> &Stream {
+        &self.stream
+    }
+
+    /// The counters (also served on the metrics endpoint).
+    pub fn metrics(&self) -> Arc<Metrics> {
+        self.shared.metrics.clone()
+    }
+
+    /// Reports every checkpointed flush on the returned channel (for tests and tooling).
+    pub fn commits(&mut self) -> mpsc::UnboundedReceiver<Committed> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        match Arc::get_mut(&mut self.shared) {
+            Some(shared) => shared.commits = Some(tx),
+            None => tracing::warn!("commits() called after the consumer started; not reporting"),
+        }
+        rx
+    }
+
+    /// Runs until `stop` turns true (then flushes, commits and returns) or a failure that
+    /// stops the consumer.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) -> Result<RunSummary, ConsumeError> {
+        let metrics_task = match self.config.metrics_addr {
+            Some(addr) => {
+                let listener = crate::serve::bind(addr).await.map_err(|e| ConsumeError::Config {
+                    name: "--metrics-addr",
+                    reason: e.to_string(),
+                })?;
+                tracing::info!(%addr, "serving metrics on /metrics");
+                Some(tokio::spawn(crate::serve::serve(listener, self.shared.metrics.clone())))
+            }
+            None => None,
+        };
+        let result = self.run_loop(&mut stop).await;
+        if let Some(task) = metrics_task {
+            task.abort();
+        }
+        result
+    }
+
+    async fn run_loop(&self, stop: &mut watch::Receiver<bool>) -> Result<RunSummary, ConsumeError> {
+        let endpoint = self.config.kinesis.endpoint_name();
+        let mut states = self.shared.checkpoints.load_all().await?;
+        let mut shards = list_shards(&self.client, &self.stream.arn)
+            .await
+            .map_err(|e| ConsumeError::from_sdk(&e, "ListShards", &self.config.stream, &endpoint))?;
+        tracing::info!(stream = %self.stream.arn, shards = shards.len(), output = %self.shared.store.describe(),
+            mode = if self.config.fan_out.is_some() { "enhanced fan-out" } else { "polling" }, "consuming");
+        let (worker_stop_tx, worker_stop) = watch::channel(false);
+        let mut running: HashSet<String> = HashSet::new();
+        let mut workers: JoinSet<(String, Result<ShardExit, crate::checkpoint::CheckpointError>)> = JoinSet::new();
+        let mut discover = tokio::time::interval(self.config.discover_every);
+        discover.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        discover.reset();
+        let mut report = tokio::time::interval(self.config.report_every);
+        report.reset();
+        let mut last_report = (Instant::now(), self.shared.metrics.totals());
+        let mut failure: Option<ConsumeError> = None;
+        let mut relist = false;
+        loop {
+            self.spawn_ready(&shards, &states, &mut running, &mut workers, &worker_stop);
+            if *stop.borrow() {
+                break;
+            }
+            tokio::select! {
+                _ = stop.changed() => break,
+                Some(joined) = workers.join_next() => {
+                    let (shard, exit) = match joined {
+                        Ok(done) => done,
+                        Err(e) => {
+                            failure = Some(ConsumeError::Kinesis { op: "worker", detail: e.to_string() });
+                            break;
+                        }
+                    };
+                    running.remove(&shard);
+                    match exit {
+                        Ok(ShardExit::Finished) => {
+                            states.entry(shard).or_default().finished = true;
+                            relist = true;
+                        }
+                        Ok(ShardExit::Stopped) => {}
+                        Ok(ShardExit::ReaderEnded) => {
+                            tracing::warn!(%shard, "shard reader ended early; reading the shard again");
+                            // Its worker's state is on disk: reload it before restarting.
+                            states = self.shared.checkpoints.load_all().await?;
+                        }
+                        Err(e) => {
+                            failure = Some(e.into());
+                            break;
+                        }
+                    }
+                }
+                _ = discover.tick() => relist = true,
+                _ = report.tick() => last_report = self.report(last_report),
+            }
+            if relist {
+                relist = false;
+                match list_shards(&self.client, &self.stream.arn).await {
+                    Ok(listed) => shards = listed,
+                    Err(e) => tracing::warn!(error = %describe(&e), "listing shards failed; trying again later"),
+                }
+            }
+        }
+        tracing::info!(
+            workers = running.len(),
+            "stopping: flushing and committing what was read"
+        );
+        let _ = worker_stop_tx.send(true);
+        let drained = tokio::time::timeout(self.config.shutdown_timeout, async {
+            while let Some(joined) = workers.join_next().await {
+                if let Ok((shard, Err(e))) = joined {
+                    tracing::error!(%shard, error = %e, "a shard could not be committed at shutdown");
+                    failure.get_or_insert(e.into());
+                }
+            }
+        })
+        .await;
+        if drained.is_err() {
+            workers.abort_all();
+            failure.get_or_insert(ConsumeError::Config {
+                name: "--shutdown-timeout",
+                reason: format!(
+                    "shard workers did not finish within {:?}; what they had not committed is read again on restart",
+                    self.config.shutdown_timeout
+                ),
+            });
+        }
+        self.report(last_report);
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(RunSummary {
+                totals: self.shared.metrics.totals(),
+                finished_shards: states.values().filter(|s| s.finished).count(),
+            }),
+        }
+    }
+
+    /// Starts a worker for each readable shard not running yet.
+    fn spawn_ready(
+        &self,
+        shards: &[ShardInfo],
+        states: &HashMap<String, ShardState>,
+        running: &mut HashSet<String>,
+        workers: &mut JoinSet<(String, Result<ShardExit, crate::checkpoint::CheckpointError>)>,
+        stop: &watch::Receiver<bool>,
+    ) {
+        for shard in readable(shards, states) {
+            if running.contains(&shard.id) {
+                continue;
+            }
+            let state = states.get(&shard.id).cloned().unwrap_or_default();
+            let start = match &state.checkpoint {
+                Some(seq) => StartAt::After(seq.clone()),
+                None if is_known_child(shard, shards, states) => StartAt::TrimHorizon,
+                None => match self.config.start {
+                    StartPosition::TrimHorizon => StartAt::TrimHorizon,
+                    StartPosition::Latest => StartAt::Latest,
+                    StartPosition::AtTimestamp(ms) => StartAt::AtTimestamp(aws_smithy_types::DateTime::from_millis(ms)),
+                },
+            };
+            tracing::info!(shard = %shard.id, parents = ?shard.parents, start = ?start, "reading shard");
+            let target = ShardTarget {
+                client: self.client.clone(),
+                stream_arn: self.stream.arn.clone(),
+                shard_id: shard.id.clone(),
+                start,
+                backoff: self.config.backoff,
+            };
+            running.insert(shard.id.clone());
+            let (shared, mode, stop, id) = (self.shared.clone(), self.mode.clone(), stop.clone(), shard.id.clone());
+            workers.spawn(async move { (id, run_shard(shared, target, mode, state, stop).await) });
+        }
+    }
+
+    /// Logs progress since `since`; returns the new baseline.
+    fn report(&self, since: (Instant, Totals)) -> (Instant, Totals) {
+        let now = Instant::now();
+        let totals = self.shared.metrics.totals();
+        let secs = now.duration_since(since.0).as_secs_f64().max(1e-3);
+        let rate = (totals.records - since.1.records) as f64 / secs;
+        tracing::info!(
+            records = totals.records,
+            records_per_sec = (rate * 10.0).round() / 10.0,
+            committed = totals.committed_records,
+            rows = totals.rows,
+            files = totals.files,
+            dead_letters = totals.dead_letters,
+            max_millis_behind_latest = totals.max_millis_behind,
+            buffered_bytes = self.shared.gauge.bytes(),
+            shards = totals.shards,
+            "progress"
+        );
+        for (shard, m) in self.shared.metrics.snapshot() {
+            if m.finished.load(Ordering::Relaxed) == 0 {
+                tracing::info!(
+                    %shard,
+                    millis_behind_latest = m.millis_behind_latest.load(Ordering::Relaxed),
+                    records = m.records.load(Ordering::Relaxed),
+                    committed = m.committed_records.load(Ordering::Relaxed),
+                    files = m.files.load(Ordering::Relaxed),
+                    dead_letters = m.dead_letters.load(Ordering::Relaxed),
+                    "shard progress"
+                );
+            }
+        }
+        (now, totals)
+    }
+}
+
+/// Parses a start time: RFC 3339 (`2026-11-23T10:00:00Z`) or epoch seconds. Returns epoch
+/// milliseconds.
+pub fn parse_timestamp(s: &str) -> Result<i64, String> {
+    use aws_smithy_types::date_time::Format;
+    if let Ok(secs) = s.parse::<i64>() {
+        return secs.checked_mul(1000).ok_or_else(|| format!("`{s}` is out of range"));
+    }
+    let t = aws_smithy_types::DateTime::from_str(s, Format::DateTime)
+        .map_err(|e| format!("`{s}` is neither RFC 3339 (2026-11-23T10:00:00Z) nor epoch seconds: {e}"))?;
+    t.to_millis().map_err(|e| format!("`{s}`: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_parse_as_rfc3339_or_epoch_seconds() {
+        assert_eq!(parse_timestamp("2026-11-23T10:00:00Z"), Ok(1_795_428_000_000));
+        assert_eq!(parse_timestamp("1795428000"), Ok(1_795_428_000_000));
+        assert!(parse_timestamp("yesterday").expect_err("bad").contains("RFC 3339"));
+    }
+}

@@ -1,0 +1,185 @@
+//! The consumer's failures, and the one place Kinesis errors are classified.
+
+use aws_sdk_kinesis::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+
+/// What to do about a failed Kinesis call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// Over a shard or account limit: back off with jitter and try again.
+    Throttled,
+    /// The shard iterator is older than 5 minutes: get a new one from the last position.
+    ExpiredIterator,
+    /// The stream, shard or consumer does not exist (any more).
+    NotFound,
+    /// The credentials were refused: no retry helps.
+    Credentials,
+    /// The endpoint could not be reached, or answered in a way that may pass.
+    Transient,
+    /// A request the service will never accept.
+    Fatal,
+}
+
+/// Classifies a failed call by the error code the service sent, or by how it failed to
+/// get an answer.
+pub fn classify<E, R>(err: &SdkError<E, R>) -> ErrorClass
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match err {
+        SdkError::ServiceError(service) => classify_code(service.err().code()),
+        SdkError::ConstructionFailure(_) => {
+            if DisplayErrorContext(err).to_string().contains("credentials") {
+                ErrorClass::Credentials
+            } else {
+                ErrorClass::Fatal
+            }
+        }
+        SdkError::DispatchFailure(d) if !d.is_io() && !d.is_timeout() => {
+            if DisplayErrorContext(err).to_string().contains("credentials") {
+                ErrorClass::Credentials
+            } else {
+                ErrorClass::Transient
+            }
+        }
+        _ => ErrorClass::Transient,
+    }
+}
+
+/// Classifies a Kinesis error code.
+pub fn classify_code(code: Option<&str>) -> ErrorClass {
+    match code {
+        Some(
+            "ProvisionedThroughputExceededException"
+            | "LimitExceededException"
+            | "ThrottlingException"
+            | "Throttling"
+            | "KMSThrottlingException"
+            | "RequestLimitExceeded"
+            | "TooManyRequestsException",
+        ) => ErrorClass::Throttled,
+        Some("ExpiredIteratorException") => ErrorClass::ExpiredIterator,
+        Some("ResourceNotFoundException") => ErrorClass::NotFound,
+        Some(
+            "UnrecognizedClientException"
+            | "InvalidSignatureException"
+            | "ExpiredTokenException"
+            | "AccessDeniedException"
+            | "IncompleteSignature"
+            | "MissingAuthenticationToken",
+        ) => ErrorClass::Credentials,
+        Some("InternalFailure" | "InternalFailureException" | "ServiceUnavailable" | "KMSInternalException") => {
+            ErrorClass::Transient
+        }
+        Some(_) => ErrorClass::Fatal,
+        None => ErrorClass::Transient,
+    }
+}
+
+/// A Kinesis call that failed, with the whole chain of causes.
+pub fn describe<E: std::error::Error + 'static, R: std::fmt::Debug>(err: &SdkError<E, R>) -> String {
+    DisplayErrorContext(err).to_string()
+}
+
+/// Why the consumer stopped, or could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ConsumeError {
+    /// The stream does not exist in this account and region (or at this endpoint).
+    #[error("stream `{stream}` not found at {endpoint}")]
+    StreamNotFound {
+        /// The name or ARN given.
+        stream: String,
+        /// Where it was looked for.
+        endpoint: String,
+    },
+    /// The service refused the credentials.
+    #[error("Kinesis refused the credentials ({op}): {detail}")]
+    Credentials {
+        /// The call.
+        op: &'static str,
+        /// The service's message.
+        detail: String,
+    },
+    /// The endpoint could not be reached.
+    #[error("Kinesis endpoint {endpoint} unreachable ({op}): {detail}")]
+    Unreachable {
+        /// The endpoint.
+        endpoint: String,
+        /// The call.
+        op: &'static str,
+        /// What failed.
+        detail: String,
+    },
+    /// Another Kinesis failure that stops the consumer.
+    #[error("Kinesis {op}: {detail}")]
+    Kinesis {
+        /// The call.
+        op: &'static str,
+        /// What failed.
+        detail: String,
+    },
+    /// The checkpoint store failed.
+    #[error(transparent)]
+    Checkpoint(#[from] crate::checkpoint::CheckpointError),
+    /// The output table could not be opened.
+    #[error(transparent)]
+    Lake(#[from] synclake_lake::LakeError),
+    /// A bad setting.
+    #[error("invalid setting {name}: {reason}")]
+    Config {
+        /// The setting.
+        name: &'static str,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl ConsumeError {
+    /// The error for a failed start-up call (describe the stream, list its shards).
+    pub fn from_sdk<E, R>(err: &SdkError<E, R>, op: &'static str, stream: &str, endpoint: &str) -> ConsumeError
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        let detail = describe(err);
+        match classify(err) {
+            ErrorClass::NotFound => ConsumeError::StreamNotFound {
+                stream: stream.to_owned(),
+                endpoint: endpoint.to_owned(),
+            },
+            ErrorClass::Credentials => ConsumeError::Credentials { op, detail },
+            ErrorClass::Transient if matches!(err, SdkError::DispatchFailure(_) | SdkError::TimeoutError(_)) => {
+                ConsumeError::Unreachable {
+                    endpoint: endpoint.to_owned(),
+                    op,
+                    detail,
+                }
+            }
+            _ => ConsumeError::Kinesis { op, detail },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_classified() {
+        assert_eq!(
+            classify_code(Some("ProvisionedThroughputExceededException")),
+            ErrorClass::Throttled
+        );
+        assert_eq!(
+            classify_code(Some("ExpiredIteratorException")),
+            ErrorClass::ExpiredIterator
+        );
+        assert_eq!(classify_code(Some("ResourceNotFoundException")), ErrorClass::NotFound);
+        assert_eq!(
+            classify_code(Some("UnrecognizedClientException")),
+            ErrorClass::Credentials
+        );
+        assert_eq!(classify_code(Some("InvalidArgumentException")), ErrorClass::Fatal);
+        assert_eq!(classify_code(None), ErrorClass::Transient);
+    }
+}

@@ -1,0 +1,188 @@
+//! `synclake consume`: a Kinesis stream → the table, until stopped.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Args, ValueEnum};
+use synclake_kinesis::consumer::parse_timestamp;
+use synclake_kinesis::{Consumer, ConsumerConfig, FlushPolicy, KinesisOptions, PollOptions, StartPosition};
+use synclake_lake::{BatchOptions, CommitMode, S3Options};
+use tokio::sync::watch;
+
+use super::replay_cmd::{FetchArgs, TableArgs, mib};
+
+/// Where shards without a checkpoint begin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum StartArg {
+    /// The oldest record still in the stream.
+    #[default]
+    TrimHorizon,
+    /// Records put from the first start on.
+    Latest,
+}
+
+/// Flags of `synclake consume`.
+#[derive(Debug, Args)]
+pub struct ConsumeArgs {
+    /// The stream: name or ARN.
+    #[arg(long, env = "SYNCLAKE_STREAM")]
+    pub stream: String,
+    /// Where checkpoints (and spool files) live: one consumer per state directory.
+    #[arg(long, default_value = "synclake-state", env = "SYNCLAKE_STATE")]
+    pub state: PathBuf,
+    /// A Kinesis-compatible endpoint instead of AWS's (local servers, VPC endpoints).
+    #[arg(long, env = "SYNCLAKE_KINESIS_ENDPOINT")]
+    pub endpoint_url: Option<String>,
+    /// Kinesis region (default: the AWS configuration chain, e.g. AWS_REGION).
+    #[arg(long, env = "SYNCLAKE_KINESIS_REGION")]
+    pub region: Option<String>,
+    /// Start of shards without a checkpoint (with one: right after it).
+    #[arg(long, value_enum, default_value_t, conflicts_with = "at_timestamp")]
+    pub start_position: StartArg,
+    /// Start shards without a checkpoint at this time (RFC 3339 or epoch seconds).
+    #[arg(long)]
+    pub at_timestamp: Option<String>,
+    /// Read through enhanced fan-out as the consumer of this name (registered if absent).
+    #[arg(long, value_name = "CONSUMER_NAME")]
+    pub efo: Option<String>,
+    /// Flush a shard's buffer at this many records.
+    #[arg(long, default_value_t = 200_000)]
+    pub flush_records: usize,
+    /// Flush a shard's buffer at this many MiB of payloads.
+    #[arg(long, default_value_t = 128, value_parser = clap::value_parser!(u64).range(1..=65536))]
+    pub flush_mb: u64,
+    /// Flush a shard's buffer when its oldest record was read this many seconds ago.
+    #[arg(long, default_value_t = 60.0)]
+    pub flush_age_secs: f64,
+    /// MiB of payloads buffered across all shards before the largest buffers flush early.
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1048576))]
+    pub buffer_mb: u64,
+    /// Wait after a poll that found a shard caught up, milliseconds.
+    #[arg(long, default_value_t = 1000)]
+    pub poll_idle_ms: u64,
+    /// List shards again this often, seconds (new shards after a reshard are found sooner: when
+    /// a parent ends).
+    #[arg(long, default_value_t = 30.0)]
+    pub discover_secs: f64,
+    /// Log progress this often, seconds.
+    #[arg(long, default_value_t = 30.0)]
+    pub report_secs: f64,
+    /// Longest a shutdown (flush and commit) may take, seconds.
+    #[arg(long, default_value_t = 60.0)]
+    pub shutdown_timeout_secs: f64,
+    /// Serve Prometheus metrics on this address (GET /metrics).
+    #[arg(long, env = "SYNCLAKE_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
+    /// The output table.
+    #[command(flatten)]
+    pub table: TableArgs,
+    /// S3Url fetches.
+    #[command(flatten)]
+    pub fetch: FetchArgs,
+}
+
+impl ConsumeArgs {
+    /// The consumer's configuration from the flags.
+    pub fn config(&self) -> anyhow::Result<ConsumerConfig> {
+        let mut config = ConsumerConfig::new(&self.stream, &self.table.out, &self.state);
+        config.kinesis = KinesisOptions {
+            endpoint_url: self.endpoint_url.clone(),
+            region: self.region.clone(),
+        };
+        config.s3 = S3Options {
+            endpoint: self.table.s3_endpoint.clone(),
+            region: self.table.s3_region.clone(),
+            path_style: self.table.s3_path_style,
+        };
+        config.start = match (&self.at_timestamp, self.start_position) {
+            (Some(t), _) => {
+                StartPosition::AtTimestamp(parse_timestamp(t).map_err(|e| anyhow::anyhow!("--at-timestamp: {e}"))?)
+            }
+            (None, StartArg::TrimHorizon) => StartPosition::TrimHorizon,
+            (None, StartArg::Latest) => StartPosition::Latest,
+        };
+        config.fan_out = self.efo.clone();
+        config.poll = PollOptions {
+            idle_wait: Duration::from_millis(self.poll_idle_ms),
+            ..PollOptions::default()
+        };
+        config.flush = FlushPolicy {
+            max_records: self.flush_records.max(1),
+            max_bytes: mib(self.flush_mb),
+            max_age: secs("--flush-age-secs", self.flush_age_secs)?,
+            memory_limit: mib(self.buffer_mb),
+        };
+        config.batch = BatchOptions {
+            partition: self.table.partition_by.clone(),
+            writer: self.table.writer_options(),
+            mode: CommitMode::Overwrite,
+            ..BatchOptions::default()
+        };
+        config.fetch = self.fetch.options();
+        config.discover_every = secs("--discover-secs", self.discover_secs)?;
+        config.report_every = secs("--report-secs", self.report_secs)?;
+        config.shutdown_timeout = secs("--shutdown-timeout-secs", self.shutdown_timeout_secs)?;
+        config.metrics_addr = self.metrics_addr;
+        Ok(config)
+    }
+}
+
+fn secs(flag: &str, v: f64) -> anyhow::Result<Duration> {
+    Duration::try_from_secs_f64(v)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .with_context(|| format!("{flag}: {v} is not a positive number of seconds"))
+}
+
+/// Runs the consumer until SIGINT or SIGTERM, then flushes, commits and exits 0.
+pub fn run(args: ConsumeArgs) -> anyhow::Result<ExitCode> {
+    let config = args.config()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("start the async runtime")?;
+    runtime.block_on(async move {
+        let consumer = Consumer::open(config).await?;
+        let (stop_tx, stop) = watch::channel(false);
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("signal received: stopping");
+            let _ = stop_tx.send(true);
+        });
+        let summary = consumer.run(stop).await?;
+        tracing::info!(
+            records = summary.totals.records,
+            committed = summary.totals.committed_records,
+            rows = summary.totals.rows,
+            files = summary.totals.files,
+            dead_letters = summary.totals.dead_letters,
+            "stopped cleanly"
+        );
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

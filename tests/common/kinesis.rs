@@ -1,0 +1,249 @@
+//! The local Kinesis server (kinesis-local, started by `scripts/test.sh`) as the consumer
+//! tests use it: streams, puts, resharding, and exactly-once checks of the table.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use aws_sdk_kinesis::Client;
+use aws_sdk_kinesis::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_kinesis::primitives::Blob;
+use aws_sdk_kinesis::types::{PutRecordsRequestEntry, StreamStatus};
+
+use super::services::required_env;
+
+pub fn kinesis_endpoint() -> String {
+    required_env("SYNCLAKE_TEST_KINESIS_ENDPOINT")
+}
+
+/// A client of the local server with the test credentials.
+pub fn kinesis_client() -> Client {
+    let config = aws_sdk_kinesis::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
+        .endpoint_url(kinesis_endpoint())
+        .build();
+    Client::from_conf(config)
+}
+
+static STREAMS: AtomicU32 = AtomicU32::new(0);
+
+/// A stream name unique to this test process and call.
+pub fn unique_stream(prefix: &str) -> String {
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        STREAMS.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Creates a stream of `shards` shards and waits until it is active.
+pub async fn create_stream(client: &Client, name: &str, shards: i32) {
+    client
+        .create_stream()
+        .stream_name(name)
+        .shard_count(shards)
+        .send()
+        .await
+        .unwrap();
+    wait_active(client, name).await;
+}
+
+/// Waits (up to 30 s) until the stream is active again.
+pub async fn wait_active(client: &Client, name: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let out = client.describe_stream_summary().stream_name(name).send().await.unwrap();
+        if out.stream_description_summary.unwrap().stream_status == StreamStatus::Active {
+            return;
+        }
+        assert!(Instant::now() < deadline, "stream {name} not active within 30 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Open shards' ids, sorted.
+pub async fn open_shards(client: &Client, name: &str) -> Vec<String> {
+    let out = client.list_shards().stream_name(name).send().await.unwrap();
+    let mut ids: Vec<String> = out
+        .shards
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|s| {
+            s.sequence_number_range
+                .as_ref()
+                .unwrap()
+                .ending_sequence_number
+                .is_none()
+        })
+        .map(|s| s.shard_id)
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// Splits `shard` in the middle of the hash key space.
+pub async fn split(client: &Client, name: &str, shard: &str) {
+    client
+        .split_shard()
+        .stream_name(name)
+        .shard_to_split(shard)
+        .new_starting_hash_key("170141183460469231731687303715884105728")
+        .send()
+        .await
+        .unwrap();
+    wait_active(client, name).await;
+}
+
+/// Merges two adjacent shards.
+pub async fn merge(client: &Client, name: &str, a: &str, b: &str) {
+    client
+        .merge_shards()
+        .stream_name(name)
+        .shard_to_merge(a)
+        .adjacent_shard_to_merge(b)
+        .send()
+        .await
+        .unwrap();
+    wait_active(client, name).await;
+}
+
+/// A put record: the shard it went to and its sequence number.
+pub type Put = (String, String);
+
+/// Puts `payloads` (500 per PutRecords call, keyed by index so they spread over the shards),
+/// retrying any entry the call refused. Returns where each one went, in order.
+pub async fn put_all(client: &Client, name: &str, payloads: &[Vec<u8>], key_offset: usize) -> Vec<Put> {
+    let mut out = Vec::with_capacity(payloads.len());
+    for (c, chunk) in payloads.chunks(500).enumerate() {
+        let mut pending: Vec<usize> = (0..chunk.len()).collect();
+        let mut results: Vec<Option<Put>> = vec![None; chunk.len()];
+        for _attempt in 0..20 {
+            if pending.is_empty() {
+                break;
+            }
+            let entries: Vec<PutRecordsRequestEntry> = pending
+                .iter()
+                .map(|&i| {
+                    PutRecordsRequestEntry::builder()
+                        .data(Blob::new(chunk[i].clone()))
+                        .partition_key(format!("k{}", key_offset + c * 500 + i))
+                        .build()
+                        .unwrap()
+                })
+                .collect();
+            let resp = client
+                .put_records()
+                .stream_name(name)
+                .set_records(Some(entries))
+                .send()
+                .await
+                .unwrap();
+            let mut still = Vec::new();
+            for (&i, r) in pending.iter().zip(resp.records) {
+                match (r.shard_id, r.sequence_number) {
+                    (Some(shard), Some(seq)) => results[i] = Some((shard, seq)),
+                    _ => still.push(i),
+                }
+            }
+            pending = still;
+            if !pending.is_empty() {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        assert!(pending.is_empty(), "{} records refused 20 times", pending.len());
+        out.extend(results.into_iter().map(Option::unwrap));
+    }
+    out
+}
+
+/// What the table under `root` holds, by record: rows per (shard, sequence number), and dead
+/// letters per (shard, sequence number).
+#[derive(Debug, Default)]
+pub struct TableRecords {
+    /// (shard, sequence number) → (sub_index → how many rows).
+    pub rows: BTreeMap<Put, BTreeMap<Option<i32>, usize>>,
+    /// (shard, sequence number) → how many dead letters.
+    pub dead: BTreeMap<Put, usize>,
+}
+
+impl TableRecords {
+    pub fn read(root: &Path) -> TableRecords {
+        let mut t = TableRecords::default();
+        if !root.exists() {
+            return t;
+        }
+        for row in super::lake::read_table(root) {
+            *t.rows
+                .entry((row.source, row.sequence_number))
+                .or_default()
+                .entry(row.sub_index)
+                .or_default() += 1;
+        }
+        for d in super::lake::read_dead_letters(root) {
+            *t.dead.entry((d.source, d.sequence_number)).or_default() += 1;
+        }
+        t
+    }
+
+    /// Records present as rows or dead letters.
+    pub fn records(&self) -> BTreeSet<Put> {
+        self.rows.keys().chain(self.dead.keys()).cloned().collect()
+    }
+
+    /// Panics unless every put record is in the table exactly once (each of its rows once, or
+    /// one dead letter, never both) and nothing else is.
+    pub fn assert_exactly_once(&self, puts: &[Put]) {
+        let expected: BTreeSet<Put> = puts.iter().cloned().collect();
+        assert_eq!(expected.len(), puts.len(), "the puts themselves repeat");
+        let duplicated_rows: Vec<_> = self
+            .rows
+            .iter()
+            .filter(|(_, subs)| subs.values().any(|&n| n > 1))
+            .map(|(k, _)| k)
+            .take(5)
+            .collect();
+        assert!(duplicated_rows.is_empty(), "rows duplicated: {duplicated_rows:?}");
+        let duplicated_dead: Vec<_> = self.dead.iter().filter(|(_, n)| **n > 1).take(5).collect();
+        assert!(
+            duplicated_dead.is_empty(),
+            "dead letters duplicated: {duplicated_dead:?}"
+        );
+        let both: Vec<_> = self
+            .dead
+            .keys()
+            .filter(|k| self.rows.contains_key(*k))
+            .take(5)
+            .collect();
+        assert!(both.is_empty(), "records both in rows and dead letters: {both:?}");
+        let present = self.records();
+        let missing: Vec<_> = expected.difference(&present).take(5).collect();
+        let extra: Vec<_> = present.difference(&expected).take(5).collect();
+        assert!(
+            missing.is_empty() && extra.is_empty(),
+            "{} of {} put records missing (e.g. {missing:?}); {} unexpected (e.g. {extra:?})",
+            expected.difference(&present).count(),
+            expected.len(),
+            present.difference(&expected).count()
+        );
+    }
+}
+
+/// `n` generated payloads (seed `seed`), S3Url bodies written under `s3dir` as file:// URLs.
+pub fn payloads(n: u64, seed: u64, s3dir: &Path) -> Vec<Vec<u8>> {
+    let cfg = synclake::synth::GenConfig {
+        payloads: n,
+        seed,
+        s3url_dir: Some(s3dir.to_owned()),
+        ..synclake::synth::GenConfig::default()
+    };
+    let mut out = Vec::new();
+    synclake::synth::generate(&cfg, &mut out).unwrap();
+    out.split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(<[u8]>::to_vec)
+        .collect()
+}

@@ -1,0 +1,160 @@
+//! The crash test of `synclake consume`: the daemon is killed with SIGKILL at random moments
+//! while records are being put, restarted each time, and at the end the table holds every put
+//! record exactly once.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::kinesis::*;
+use rand::{Rng as _, SeedableRng as _};
+
+/// Kills with SIGKILL; at least 10, as the issue asks.
+const KILLS: usize = 16;
+
+fn start_daemon(stream: &str, out: &Path, state: &Path, log: &Path) -> Child {
+    let log = std::fs::File::options().create(true).append(true).open(log).unwrap();
+    Command::new(env!("CARGO_BIN_EXE_synclake"))
+        .args([
+            "consume",
+            "--stream",
+            stream,
+            "--endpoint-url",
+            &kinesis_endpoint(),
+            "--out",
+        ])
+        .arg(out)
+        .arg("--state")
+        .arg(state)
+        .args([
+            "--flush-age-secs",
+            "0.05",
+            "--poll-idle-ms",
+            "50",
+            "--discover-secs",
+            "0.5",
+            "--allow-file-urls",
+            "--fetch-attempts",
+            "1",
+        ])
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn sigkill_at_random_moments_leaves_every_record_in_the_table_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, state, log) = (
+        dir.path().join("lake"),
+        dir.path().join("state"),
+        dir.path().join("daemon.log"),
+    );
+    let seed: u64 = std::env::var("SYNCLAKE_CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| rand::rng().random());
+    eprintln!("crash test seed {seed} (set SYNCLAKE_CRASH_SEED to repeat the kill timings)");
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let payloads = payloads(3000, seed, &dir.path().join("bodies"));
+    let stream = unique_stream("crash");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = kinesis_client();
+    runtime.block_on(create_stream(&client, &stream, 2));
+
+    // Puts in 40 chunks over about 10 s, while the daemon is killed and restarted.
+    let putter = {
+        let (client, stream, payloads) = (client.clone(), stream.clone(), payloads.clone());
+        let handle = runtime.handle().clone();
+        std::thread::spawn(move || {
+            handle.block_on(async {
+                let mut puts = Vec::new();
+                for (i, chunk) in payloads.chunks(75).enumerate() {
+                    puts.extend(put_all(&client, &stream, chunk, i * 75).await);
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                puts
+            })
+        })
+    };
+    for kill in 0..KILLS {
+        let mut daemon = start_daemon(&stream, &out, &state, &log);
+        let alive = Duration::from_millis(rng.random_range(200..1200));
+        std::thread::sleep(alive);
+        assert!(
+            daemon.try_wait().unwrap().is_none(),
+            "daemon {kill} died by itself; log: {}",
+            dump(&log)
+        );
+        daemon.kill().unwrap(); // SIGKILL
+        daemon.wait().unwrap();
+        eprintln!("kill {}: after {alive:?}", kill + 1);
+    }
+    let puts = putter.join().unwrap();
+    assert_eq!(puts.len(), payloads.len());
+
+    // A last run catches up; then SIGTERM: flush, commit, exit 0.
+    let mut daemon = start_daemon(&stream, &out, &state, &log);
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let table = TableRecords::read(&out);
+        if table.records().len() >= puts.len() {
+            break;
+        }
+        assert!(daemon.try_wait().unwrap().is_none(), "daemon died; log: {}", dump(&log));
+        assert!(
+            Instant::now() < deadline,
+            "{} of {} records in the table after 90 s; log: {}",
+            table.records().len(),
+            puts.len(),
+            dump(&log)
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let term = Command::new("kill")
+        .args(["-TERM", &daemon.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let stopped = Instant::now();
+    let status = loop {
+        if let Some(status) = daemon.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            stopped.elapsed() < Duration::from_secs(30),
+            "no exit within 30 s of SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "exit after SIGTERM: {status}; log: {}", dump(&log));
+    TableRecords::read(&out).assert_exactly_once(&puts);
+    let recovered = std::fs::read_to_string(&log)
+        .unwrap()
+        .matches("removed the files of an interrupted flush")
+        .count();
+    eprintln!(
+        "{} records exactly once after {KILLS} kills; {recovered} interrupted flushes undone",
+        puts.len()
+    );
+}
+
+/// The last lines of the daemon log, for failure messages.
+fn dump(log: &Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(40)..].join("\n")
+}
