@@ -440,3 +440,47 @@ fn enhanced_fan_out_reads_every_record_once() {
     assert_eq!(summary.totals.records, 300);
     TableRecords::read(&out).assert_exactly_once(&puts);
 }
+
+#[test]
+fn a_failing_flush_is_retried_until_it_lands_and_nothing_is_lost_or_duplicated() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("lake");
+    let payloads = payloads(200, 17, &dir.path().join("bodies"));
+    let stream = unique_stream("retry");
+    // A file where a partition directory must go: every flush with rows of that day fails.
+    std::fs::create_dir_all(&out).unwrap();
+    let blocker = out.join("dt=2024-03-04");
+    std::fs::write(&blocker, b"in the way").unwrap();
+    let (puts, summary, failures) = rt().block_on(async {
+        let client = kinesis_client();
+        create_stream(&client, &stream, 1).await;
+        let puts = put_all(&client, &stream, &payloads, 0).await;
+        let consumer = Consumer::open_with_client(
+            config(&stream, out.to_str().unwrap(), &dir.path().join("state")),
+            client,
+        )
+        .await
+        .unwrap();
+        let shard = consumer.metrics().shard("shardId-000000000000");
+        let mut running = Running::start(consumer);
+        running
+            .wait(|_| shard.flush_failures.load(std::sync::atomic::Ordering::Relaxed) >= 2)
+            .await;
+        assert!(
+            running.metrics.totals().committed_records < 200,
+            "nothing past the blocked day yet"
+        );
+        std::fs::remove_file(&blocker).unwrap();
+        running.committed(200).await;
+        let failures = shard.flush_failures.load(std::sync::atomic::Ordering::Relaxed);
+        (puts, running.stop().await, failures)
+    });
+    assert!(failures >= 2);
+    assert_eq!(summary.totals.committed_records, 200);
+    TableRecords::read(&out).assert_exactly_once(&puts);
+    assert!(
+        read_table(&out)
+            .iter()
+            .any(|r| r.partition.starts_with("dt=2024-03-04"))
+    );
+}
