@@ -5,6 +5,7 @@
 
 pub mod efo;
 pub mod poll;
+pub mod registration;
 
 use aws_sdk_kinesis::Client;
 use aws_sdk_kinesis::types::{Record, ShardIteratorType};
