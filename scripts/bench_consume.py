@@ -1,0 +1,549 @@
+#!/usr/bin/env python3
+"""Helpers of scripts/bench-consume.sh: the Kinesis side and the timing of `synclake consume`.
+
+  bench_consume.py create ENDPOINT STREAM SHARDS
+      create the stream, wait until ACTIVE
+  bench_consume.py put ENDPOINT STREAM FILE [--api record|records] [--threads N]
+      put every line of FILE: PutRecord calls from N threads (default), or PutRecords of 500
+      records (at most 5 MiB) a call; failures retried. kinesis-local's PutRecords costs it
+      time in proportion to the records already in the shard, for every record put (it
+      hashes the shard's whole record list), so 200,000 records into 4 shards take over an
+      hour that way; a PutRecord costs it a constant ~5 ms of CPU.
+  bench_consume.py consume --expect N --metrics URL --log FILE -- SYNCLAKE consume ...
+      run the daemon until its checkpoints cover N records, SIGTERM it, report wall and CPU
+  bench_consume.py latency --endpoint URL --stream S --input FILE --table DIR --metrics URL
+                           --log FILE [--rate R] [--secs S] -- SYNCLAKE consume ...
+      run the daemon, put R payloads/s for S seconds, watch the table for each of them
+
+Results go to stdout as `key=value` lines (for the shell script), progress to stderr. Needs
+boto3 (moto brings it) and, for `latency`, pyarrow: the python of scripts/services.sh setup.
+"""
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+MAX_RECORD = 1024 * 1024  # Kinesis: data + partition key of one record
+MAX_CALL_BYTES = 5 * 1024 * 1024  # Kinesis: one PutRecords request
+MAX_CALL_RECORDS = 500
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def log(msg):
+    print(f"bench_consume.py: {msg}", file=sys.stderr, flush=True)
+
+
+def emit(**kv):
+    for k, v in kv.items():
+        print(f"{k}={v}")
+    sys.stdout.flush()
+
+
+def kinesis(endpoint):
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "kinesis",
+        endpoint_url=endpoint,
+        region_name=os.environ.get("AWS_REGION", "us-east-1"),
+        config=Config(retries={"max_attempts": 10, "mode": "standard"}, read_timeout=120, connect_timeout=10),
+    )
+
+
+# --- create -----------------------------------------------------------------------------------
+
+
+def cmd_create(a):
+    k = kinesis(a.endpoint)
+    k.create_stream(StreamName=a.stream, ShardCount=a.shards)
+    deadline = time.monotonic() + 60
+    while True:
+        d = k.describe_stream_summary(StreamName=a.stream)["StreamDescriptionSummary"]
+        if d["StreamStatus"] == "ACTIVE":
+            emit(stream_arn=d["StreamARN"], shards=d["OpenShardCount"])
+            return
+        if time.monotonic() > deadline:
+            sys.exit(f"stream {a.stream} not ACTIVE after 60 s: {d['StreamStatus']}")
+        time.sleep(0.1)
+
+
+# --- put ------------------------------------------------------------------------------------
+
+
+def batches(path):
+    """(first index, [(data, key)]) within the PutRecords limits; oversized lines are skipped."""
+    batch, size, first, skipped = [], 0, 0, 0
+    with open(path, "rb") as f:
+        for i, line in enumerate(f):
+            data = line.rstrip(b"\n")
+            key = str(i)
+            n = len(data) + len(key)
+            if n > MAX_RECORD:
+                skipped += 1
+                continue
+            if batch and (len(batch) == MAX_CALL_RECORDS or size + n > MAX_CALL_BYTES):
+                yield first, batch, skipped
+                batch, size, skipped = [], 0, 0
+            if not batch:
+                first = i
+            batch.append((data, key))
+            size += n
+    if batch or skipped:
+        yield first, batch, skipped
+
+
+def put_batches(a, k, report):
+    """PutRecords, 500 records (at most 5 MiB) a call, failed entries retried."""
+    calls = retried = skipped = 0
+    for _first, batch, skip in batches(a.file):
+        skipped += skip
+        pending = [{"Data": d, "PartitionKey": key} for d, key in batch]
+        attempt = 0
+        while pending:
+            calls += 1
+            try:
+                out = k.put_records(StreamName=a.stream, Records=pending)
+            except Exception as e:  # connection trouble or throttling beyond botocore's retries
+                attempt += 1
+                if attempt > 20:
+                    raise
+                log(f"PutRecords failed ({e}); retrying")
+                time.sleep(min(2.0, 0.1 * 2**attempt))
+                continue
+            failed = []
+            for entry, result in zip(pending, out["Records"]):
+                if "ErrorCode" in result:
+                    failed.append(entry)
+                else:
+                    report(result["ShardId"], len(entry["Data"]))
+            if failed:
+                retried += len(failed)
+                attempt += 1
+                if attempt > 20:
+                    sys.exit(f"{len(failed)} records still failing after 20 attempts")
+                time.sleep(min(2.0, 0.05 * 2**attempt))
+            pending = failed
+    return calls, retried, skipped
+
+
+def put_singly(a, report):
+    """PutRecord from a.threads threads, each call retried."""
+    counters = {"calls": 0, "retried": 0, "skipped": 0}
+    errors = []
+    lock = threading.Lock()
+    lines = open(a.file, "rb")
+
+    def next_line():
+        with lock:
+            while True:
+                line = lines.readline()
+                if not line:
+                    return None, None
+                counters["calls"] += 1
+                data = line.rstrip(b"\n")
+                key = str(counters["calls"])
+                if len(data) + len(key) <= MAX_RECORD:
+                    return data, key
+                counters["skipped"] += 1
+
+    def work():
+        try:
+            k = kinesis(a.endpoint)
+            while not errors:
+                data, key = next_line()
+                if data is None:
+                    return
+                attempt = 0
+                while True:
+                    try:
+                        out = k.put_record(StreamName=a.stream, Data=data, PartitionKey=key)
+                        break
+                    except Exception as e:
+                        attempt += 1
+                        if attempt > 20:
+                            raise
+                        with lock:
+                            counters["retried"] += 1
+                        log(f"PutRecord failed ({e}); retrying")
+                        time.sleep(min(2.0, 0.1 * 2**attempt))
+                with lock:
+                    report(out["ShardId"], len(data))
+        except Exception as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, daemon=True) for _ in range(a.threads)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    lines.close()
+    if errors:
+        sys.exit(f"put failed: {errors[0]}")
+    return counters["calls"] - counters["skipped"], counters["retried"], counters["skipped"]
+
+
+def cmd_put(a):
+    k = kinesis(a.endpoint)
+    t0 = time.monotonic()
+    per_shard = {}
+    totals = {"records": 0, "bytes": 0, "next_report": t0 + 30}
+
+    def report(shard, n):
+        per_shard[shard] = per_shard.get(shard, 0) + 1
+        totals["records"] += 1
+        totals["bytes"] += n
+        now = time.monotonic()
+        if now >= totals["next_report"]:
+            log(f"put {totals['records']} records in {now - t0:.0f} s")
+            totals["next_report"] = now + 30
+
+    if a.api == "records":
+        calls, retried, skipped = put_batches(a, k, report)
+    else:
+        calls, retried, skipped = put_singly(a, report)
+    secs = time.monotonic() - t0
+    emit(
+        put_secs=f"{secs:.2f}",
+        put_records=totals["records"],
+        put_bytes=totals["bytes"],
+        put_calls=calls,
+        put_retried=retried,
+        put_skipped=skipped,
+        put_per_shard=",".join(str(per_shard[s]) for s in sorted(per_shard)),
+    )
+
+
+# --- the daemon -----------------------------------------------------------------------------
+
+
+def scrape(url):
+    """Sums per metric family over shards; {} while the endpoint does not answer."""
+    try:
+        with urllib.request.urlopen(url, timeout=2) as r:
+            text = r.read().decode()
+    except Exception:
+        return {}
+    sums = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        name, _, value = line.rpartition(" ")
+        family = name.split("{", 1)[0]
+        try:
+            v = float(value)
+        except ValueError:
+            continue
+        sums[family] = sums.get(family, 0) + v
+        if family == "synclake_consume_millis_behind_latest":
+            sums["read_shards"] = sums.get("read_shards", 0) + (v >= 0)
+    return sums
+
+
+def cpu_ticks(pid):
+    """utime + stime of a live process, seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def rss_kb(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+class Daemon:
+    """`synclake consume` as a direct child (so SIGTERM reaches it), reaped with wait4."""
+
+    def __init__(self, cmd, logfile):
+        self.log = open(logfile, "ab")
+        self.t0 = time.monotonic()
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log)
+        self.pid = self.proc.pid
+        self.status = None
+        self.rusage = None
+
+    def exited(self):
+        if self.status is None:
+            pid, status, rusage = os.wait4(self.pid, os.WNOHANG)
+            if pid == self.pid:
+                self.status, self.rusage = status, rusage
+        return self.status is not None
+
+    def stop(self, timeout=120):
+        """SIGTERM, wait for the exit; the exit code (or -signal)."""
+        if not self.exited():
+            os.kill(self.pid, signal.SIGTERM)
+            deadline = time.monotonic() + timeout
+            while not self.exited():
+                if time.monotonic() > deadline:
+                    log(f"daemon {self.pid} still running {timeout} s after SIGTERM: SIGKILL")
+                    os.kill(self.pid, signal.SIGKILL)
+                    _, self.status, self.rusage = os.wait4(self.pid, 0)
+                    break
+                time.sleep(0.02)
+        self.proc.returncode = 0  # reaped here, not by Popen
+        self.log.close()
+        return os.waitstatus_to_exitcode(self.status)
+
+
+def cmd_consume(a):
+    server_cpu0 = cpu_ticks(a.rss_pid) if a.rss_pid else 0.0
+    d = Daemon(a.cmd, a.log)
+    t_read = t_commit = None
+    cpu_commit = 0.0
+    kinesis_rss = 0
+    last = {}
+    deadline = d.t0 + a.timeout
+    progress, progress_at = None, d.t0
+    next_report = d.t0 + 10
+    try:
+        while True:
+            if d.exited():
+                sys.exit(f"consume exited early ({os.waitstatus_to_exitcode(d.status)}); log: {a.log}")
+            m = scrape(a.metrics)
+            now = time.monotonic()
+            if a.rss_pid:
+                kinesis_rss = max(kinesis_rss, rss_kb(a.rss_pid))
+            if m:
+                last = m
+                if t_read is None and m.get("synclake_consume_records_total", 0) >= a.expect:
+                    t_read = now
+                if m.get("synclake_consume_committed_records_total", 0) >= a.expect:
+                    t_commit = now
+                    cpu_commit = cpu_ticks(d.pid)
+                    break
+            if now >= next_report:
+                log(f"consume: {last.get('synclake_consume_records_total', 0):.0f} read, "
+                    f"{last.get('synclake_consume_committed_records_total', 0):.0f} committed "
+                    f"after {now - d.t0:.0f} s")
+                next_report = now + 10
+            if now > deadline:
+                sys.exit(f"consume: not all {a.expect} records committed after {a.timeout} s; log: {a.log}")
+            seen = (last.get("synclake_consume_records_total"), last.get("synclake_consume_committed_records_total"))
+            if seen != progress:
+                progress, progress_at = seen, now
+            elif now - progress_at > a.stall:
+                sys.exit(f"consume: no progress for {a.stall:.0f} s ({seen[0]} read, {seen[1]} committed); log: {a.log}")
+            time.sleep(0.05)
+    finally:
+        code = d.stop()
+    t_exit = time.monotonic()
+    server_cpu = cpu_ticks(a.rss_pid) - server_cpu0 if a.rss_pid else 0.0
+    ru = d.rusage
+    emit(
+        exit_code=code,
+        wall_read=f"{t_read - d.t0:.3f}",
+        wall_commit=f"{t_commit - d.t0:.3f}",
+        wall_exit=f"{t_exit - d.t0:.3f}",
+        cpu_commit=f"{cpu_commit:.2f}",
+        cpu_user=f"{ru.ru_utime:.2f}",
+        cpu_sys=f"{ru.ru_stime:.2f}",
+        maxrss_kb=ru.ru_maxrss,
+        records=f"{last.get('synclake_consume_records_total', 0):.0f}",
+        bytes=f"{last.get('synclake_consume_bytes_total', 0):.0f}",
+        rows=f"{last.get('synclake_consume_rows_total', 0):.0f}",
+        files=f"{last.get('synclake_consume_files_total', 0):.0f}",
+        flushes=f"{last.get('synclake_consume_flushes_total', 0):.0f}",
+        dead_letters=f"{last.get('synclake_consume_dead_letters_total', 0):.0f}",
+        kinesis_rss_kb=kinesis_rss,
+        kinesis_cpu=f"{server_cpu:.2f}",
+    )
+    if code != 0:
+        sys.exit(f"consume exited with {code} after SIGTERM; log: {a.log}")
+
+
+# --- latency --------------------------------------------------------------------------------
+
+
+def percentile(sorted_values, p):
+    """Nearest rank."""
+    if not sorted_values:
+        return float("nan")
+    rank = max(1, -(-len(sorted_values) * p // 100))
+    return sorted_values[int(rank) - 1]
+
+
+class Table:
+    """Finds the Parquet files that appeared since the last scan and the (shard, sequence) they hold."""
+
+    def __init__(self, root):
+        self.root = root
+        self.seen = set()
+
+    def scan(self):
+        import pyarrow.parquet as pq
+
+        found = []  # (key, dead letter?, [(source, sequence_number)])
+        for d, dirs, files in os.walk(self.root):
+            dirs[:] = [x for x in dirs if not x.startswith(".")]
+            dead = os.path.relpath(d, self.root).split(os.sep)[0].startswith("_")
+            for f in files:
+                if not f.endswith(".parquet") or f.startswith((".", "_")):
+                    continue
+                path = os.path.join(d, f)
+                if path in self.seen:
+                    continue
+                self.seen.add(path)
+                t = pq.ParquetFile(path).read(columns=["source", "sequence_number"])
+                found.append((dead, list(zip(t.column(0).to_pylist(), t.column(1).to_pylist()))))
+        return found
+
+
+def cmd_latency(a):
+    with open(a.input, "rb") as f:
+        payloads = []
+        for line in f:
+            data = line.rstrip(b"\n")
+            if len(data) + 8 <= MAX_RECORD:
+                payloads.append(data)
+            if len(payloads) == a.rate * a.secs:
+                break
+    table = Table(a.table)
+    d = Daemon(a.cmd, a.log)
+    puts = {}  # (shard, seq) -> (sent, acked), monotonic
+    lock = threading.Lock()
+    put_errors = []
+
+    def producer():
+        try:
+            k = kinesis(a.endpoint)
+            start = time.monotonic()
+            for i, data in enumerate(payloads):
+                at = start + i / a.rate
+                wait = at - time.monotonic()
+                if wait > 0:
+                    time.sleep(wait)
+                sent = time.monotonic()
+                out = k.put_record(StreamName=a.stream, Data=data, PartitionKey=f"m{i}")
+                with lock:
+                    puts[(out["ShardId"], out["SequenceNumber"])] = (sent, time.monotonic())
+        except Exception as e:
+            put_errors.append(e)
+
+    try:
+        # Ready: every shard's reader has made its first GetRecords call.
+        deadline = time.monotonic() + 60
+        while True:
+            if d.exited():
+                sys.exit(f"consume exited early; log: {a.log}")
+            m = scrape(a.metrics)
+            if m.get("read_shards", 0) >= a.shards:
+                break
+            if time.monotonic() > deadline:
+                sys.exit(f"consume: shards not all read after 60 s; log: {a.log}")
+            time.sleep(0.1)
+        log(f"latency: putting {len(payloads)} payloads at {a.rate}/s")
+        thread = threading.Thread(target=producer, daemon=True)
+        t_start = time.monotonic()
+        thread.start()
+        visible, dead = {}, set()
+        give_up = None
+        while True:
+            for is_dead, pairs in table.scan():
+                now = time.monotonic()
+                for key in pairs:
+                    if is_dead:
+                        dead.add(key)
+                    else:
+                        visible.setdefault(key, now)
+            if not thread.is_alive():
+                if put_errors:
+                    sys.exit(f"put failed: {put_errors[0]}")
+                if give_up is None:
+                    give_up = time.monotonic() + a.flush_age + 30
+                with lock:
+                    if all(k in visible or k in dead for k in puts):
+                        break
+                if time.monotonic() > give_up:
+                    break
+            time.sleep(a.poll_ms / 1000)
+        t_put = time.monotonic() - t_start
+    finally:
+        code = d.stop()
+    with lock:
+        lat = sorted(visible[k] - sent for k, (sent, _) in puts.items() if k in visible)
+        ack = sorted(acked - sent for sent, acked in puts.values())
+        missing = sum(1 for k in puts if k not in visible and k not in dead)
+        in_dead = sum(1 for k in puts if k in dead)
+    emit(
+        exit_code=code,
+        markers=len(puts),
+        visible=len(lat),
+        dead_lettered=in_dead,
+        missing=missing,
+        run_secs=f"{t_put:.1f}",
+        lat_p50=f"{percentile(lat, 50):.3f}",
+        lat_p90=f"{percentile(lat, 90):.3f}",
+        lat_p99=f"{percentile(lat, 99):.3f}",
+        lat_max=f"{(lat[-1] if lat else float('nan')):.3f}",
+        lat_min=f"{(lat[0] if lat else float('nan')):.3f}",
+        ack_p50=f"{percentile(ack, 50) * 1000:.1f}",
+        ack_p99=f"{percentile(ack, 99) * 1000:.1f}",
+        files=len(table.seen),
+    )
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd_name", required=True)
+
+    c = sub.add_parser("create")
+    c.add_argument("endpoint")
+    c.add_argument("stream")
+    c.add_argument("shards", type=int)
+    c.set_defaults(func=cmd_create)
+
+    c = sub.add_parser("put")
+    c.add_argument("endpoint")
+    c.add_argument("stream")
+    c.add_argument("file")
+    c.add_argument("--api", choices=["record", "records"], default="record",
+                   help="PutRecord from --threads threads (default) or PutRecords of 500")
+    c.add_argument("--threads", type=int, default=8)
+    c.set_defaults(func=cmd_put)
+
+    c = sub.add_parser("consume")
+    c.add_argument("--expect", type=int, required=True)
+    c.add_argument("--metrics", required=True, help="http://127.0.0.1:PORT/metrics")
+    c.add_argument("--log", required=True)
+    c.add_argument("--timeout", type=float, default=1800)
+    c.add_argument("--rss-pid", type=int, help="also record this process's peak RSS and CPU time (kinesis-local)")
+    c.add_argument("--stall", type=float, default=180, help="give up after this long without progress, seconds")
+    c.add_argument("cmd", nargs=argparse.REMAINDER)
+    c.set_defaults(func=cmd_consume)
+
+    c = sub.add_parser("latency")
+    c.add_argument("--endpoint", required=True)
+    c.add_argument("--stream", required=True)
+    c.add_argument("--shards", type=int, required=True)
+    c.add_argument("--input", required=True)
+    c.add_argument("--table", required=True)
+    c.add_argument("--metrics", required=True)
+    c.add_argument("--log", required=True)
+    c.add_argument("--rate", type=int, default=20)
+    c.add_argument("--secs", type=int, default=60)
+    c.add_argument("--flush-age", type=float, required=True)
+    c.add_argument("--poll-ms", type=float, default=100)
+    c.add_argument("cmd", nargs=argparse.REMAINDER)
+    c.set_defaults(func=cmd_latency)
+
+    a = p.parse_args()
+    if hasattr(a, "cmd") and a.cmd and a.cmd[0] == "--":
+        a.cmd = a.cmd[1:]
+    a.func(a)
+
+
+if __name__ == "__main__":
+    main()
