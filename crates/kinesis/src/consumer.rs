@@ -252,9 +252,10 @@ impl Consumer {
                         }
                         Ok(ShardExit::Stopped) => {}
                         Ok(ShardExit::ReaderEnded) => {
-                            tracing::warn!(%shard, "shard reader ended early; reading the shard again");
+                            tracing::warn!(%shard, "shard reader ended before the shard did; reading it again");
                             // Its worker's state is on disk: reload it before restarting.
                             states = self.shared.checkpoints.load_all().await?;
+                            relist = true;
                         }
                         Err(e) => {
                             failure = Some(e.into());
@@ -269,6 +270,10 @@ impl Consumer {
                 relist = false;
                 match list_shards(&self.client, &self.stream.arn).await {
                     Ok(listed) => shards = listed,
+                    Err(e) if crate::error::classify(&e) == crate::error::ErrorClass::NotFound => {
+                        failure = Some(ConsumeError::from_sdk(&e, "ListShards", &self.config.stream, &endpoint));
+                        break;
+                    }
                     Err(e) => tracing::warn!(error = %describe(&e), "listing shards failed; trying again later"),
                 }
             }

@@ -18,6 +18,7 @@ use crate::checkpoint::{CheckpointError, CheckpointStore, PendingFlush, ShardSta
 use crate::flush::{FlushPolicy, MemoryGauge};
 use crate::metrics::{Metrics, ShardMetrics};
 use crate::reader::{ReadEvent, ReadMode, ShardTarget, read_shard};
+use crate::shards::list_shards;
 
 /// What every shard worker shares.
 pub struct Shared {
@@ -120,6 +121,7 @@ impl Worker {
             }
         }
         let (tx, mut rx) = mpsc::channel(1);
+        let (client, stream_arn) = (target.client.clone(), target.stream_arn.clone());
         let reader = tokio::spawn(read_shard(target, mode, tx));
         let exit = loop {
             if *stop.borrow() {
@@ -143,8 +145,17 @@ impl Worker {
                         break ShardExit::Stopped;
                     }
                     Some(ReadEvent::Gone { reason }) => {
+                        // Ended only if the stream no longer lists it (expired past retention);
+                        // a stream that is gone, or a shard still listed, is read again later.
+                        let listed = list_shards(&client, &stream_arn).await;
+                        if !matches!(&listed, Ok(shards) if shards.iter().all(|s| s.id != self.shard)) {
+                            tracing::warn!(shard = %self.shard, %reason, still_listed = listed.is_ok(),
+                                "shard could not be read; trying it again later");
+                            self.wait_or_stop(stop).await;
+                            break ShardExit::ReaderEnded;
+                        }
                         tracing::warn!(shard = %self.shard, %reason,
-                            "shard can no longer be read (expired or deleted); treating it as ended");
+                            "shard can no longer be read and is no longer listed (expired); treating it as ended");
                         if self.finish(stop).await? {
                             break ShardExit::Finished;
                         }
