@@ -106,6 +106,13 @@ async fn run_until(consumer: Consumer, done: impl Fn(&Totals) -> bool) -> RunSum
     running.stop().await
 }
 
+/// Opens a consumer of `stream` with the test configuration.
+async fn open(stream: &str, out: &str, state: &Path, client: aws_sdk_kinesis::Client) -> Consumer {
+    Consumer::open_with_client(config(stream, out, state), client)
+        .await
+        .unwrap()
+}
+
 /// Rows as their content without lineage, counted: what replay and consume must agree on.
 fn contents(root: &Path) -> BTreeMap<String, usize> {
     let mut out = BTreeMap::new();
@@ -138,12 +145,7 @@ fn records_put_with_the_sdk_appear_with_their_lineage() {
         let client = kinesis_client();
         create_stream(&client, &stream, 3).await;
         let puts = put_all(&client, &stream, &payloads, 0).await;
-        let consumer = Consumer::open_with_client(
-            config(&stream, out.to_str().unwrap(), &dir.path().join("state")),
-            client,
-        )
-        .await
-        .unwrap();
+        let consumer = open(&stream, out.to_str().unwrap(), &dir.path().join("state"), client).await;
         let n = puts.len() as u64;
         (puts, run_until(consumer, |t| t.committed_records == n).await)
     });
@@ -188,12 +190,13 @@ fn split_and_merge_mid_stream_reads_every_record_once_parents_first() {
     let (puts, commits, summary) = rt().block_on(async {
         let client = kinesis_client();
         create_stream(&client, &stream, 1).await;
-        let mut consumer = Consumer::open_with_client(
-            config(&stream, out.to_str().unwrap(), &dir.path().join("state")),
+        let mut consumer = open(
+            &stream,
+            out.to_str().unwrap(),
+            &dir.path().join("state"),
             client.clone(),
         )
-        .await
-        .unwrap();
+        .await;
         let mut commits = consumer.commits();
         let mut running = Running::start(consumer);
         let mut puts = put_all(&client, &stream, &payloads[..300], 0).await;
@@ -266,9 +269,7 @@ fn a_restart_resumes_after_the_checkpoint_without_reading_again() {
     let first_puts = runtime.block_on(async {
         create_stream(&client, &stream, 2).await;
         let puts = put_all(&client, &stream, &payloads[..200], 0).await;
-        let consumer = Consumer::open_with_client(config(&stream, out.to_str().unwrap(), &state), client.clone())
-            .await
-            .unwrap();
+        let consumer = open(&stream, out.to_str().unwrap(), &state, client.clone()).await;
         let summary = run_until(consumer, |t| t.committed_records == 200).await;
         assert_eq!(summary.totals.records, 200);
         puts
@@ -276,9 +277,7 @@ fn a_restart_resumes_after_the_checkpoint_without_reading_again() {
     TableRecords::read(&out).assert_exactly_once(&first_puts);
     let (more, second) = runtime.block_on(async {
         let more = put_all(&client, &stream, &payloads[200..], 200).await;
-        let consumer = Consumer::open_with_client(config(&stream, out.to_str().unwrap(), &state), client.clone())
-            .await
-            .unwrap();
+        let consumer = open(&stream, out.to_str().unwrap(), &state, client.clone()).await;
         (more, run_until(consumer, |t| t.committed_records == 100).await)
     });
     assert_eq!(
@@ -455,12 +454,7 @@ fn a_failing_flush_is_retried_until_it_lands_and_nothing_is_lost_or_duplicated()
         let client = kinesis_client();
         create_stream(&client, &stream, 1).await;
         let puts = put_all(&client, &stream, &payloads, 0).await;
-        let consumer = Consumer::open_with_client(
-            config(&stream, out.to_str().unwrap(), &dir.path().join("state")),
-            client,
-        )
-        .await
-        .unwrap();
+        let consumer = open(&stream, out.to_str().unwrap(), &dir.path().join("state"), client).await;
         let shard = consumer.metrics().shard("shardId-000000000000");
         let mut running = Running::start(consumer);
         running

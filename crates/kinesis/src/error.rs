@@ -28,22 +28,22 @@ where
 {
     match err {
         SdkError::ServiceError(service) => classify_code(service.err().code()),
-        SdkError::ConstructionFailure(_) => {
-            if DisplayErrorContext(err).to_string().contains("credentials") {
-                ErrorClass::Credentials
-            } else {
-                ErrorClass::Fatal
-            }
-        }
-        SdkError::DispatchFailure(d) if !d.is_io() && !d.is_timeout() => {
-            if DisplayErrorContext(err).to_string().contains("credentials") {
-                ErrorClass::Credentials
-            } else {
-                ErrorClass::Transient
-            }
+        // Missing credentials fail before (or instead of) sending the request.
+        SdkError::ConstructionFailure(_) if mentions_credentials(err) => ErrorClass::Credentials,
+        SdkError::ConstructionFailure(_) => ErrorClass::Fatal,
+        SdkError::DispatchFailure(d) if !d.is_io() && !d.is_timeout() && mentions_credentials(err) => {
+            ErrorClass::Credentials
         }
         _ => ErrorClass::Transient,
     }
+}
+
+fn mentions_credentials<E, R>(err: &SdkError<E, R>) -> bool
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    DisplayErrorContext(err).to_string().contains("credentials")
 }
 
 /// Classifies a Kinesis error code.
