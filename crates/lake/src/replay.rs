@@ -9,7 +9,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -147,19 +147,38 @@ pub fn replay(
         }),
     };
     let workers = opts.workers.clamp(1, units.len().max(1));
-    let results: Vec<Result<(), LakeError>> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..workers).map(|_| s.spawn(|| worker(&shared))).collect();
-        handles
+    // Committed files are made durable by threads of their own while the workers go on
+    // converting, so the disk's time overlaps the CPU's instead of following it; several at
+    // once, because each fsync mostly waits (units seal most of their files together, at
+    // their end).
+    let (to_sync, queue) = mpsc::channel::<String>();
+    let queue = Mutex::new(queue);
+    let (results, synced) = std::thread::scope(|s| {
+        let syncers: Vec<_> = (0..SYNC_THREADS)
+            .map(|_| s.spawn(|| sync_files(store, &queue)))
+            .collect();
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                let to_sync = to_sync.clone();
+                s.spawn(|| worker(&shared, to_sync))
+            })
+            .collect();
+        drop(to_sync);
+        let results: Vec<Result<(), LakeError>> = handles
             .into_iter()
             .map(|h| h.join().unwrap_or_else(|_| Err(panicked())))
-            .collect()
+            .collect();
+        let synced = syncers
+            .into_iter()
+            .try_for_each(|h| h.join().unwrap_or_else(|_| Err(panicked())));
+        (results, synced)
     });
     results.into_iter().collect::<Result<(), _>>()?;
+    synced?;
     let mut summary = shared.summary.into_inner().unwrap_or_else(|p| p.into_inner());
-    // Files were renamed into place without an fsync each; make them all durable at once
-    // before the run reports success.
+    // Every file is durable; now their directory entries, before the run reports success.
     summary.committed.sort_unstable();
-    store.sync(summary.committed.iter().map(String::as_str))?;
+    store.sync_dirs(summary.committed.iter().map(String::as_str))?;
     // Only now that the new files are durable: drop the earlier run's files of the same
     // units that were not rewritten (fewer rows this time, say, or S3 URLs since expired).
     for unit in units {
@@ -182,14 +201,30 @@ fn panicked() -> LakeError {
     }
 }
 
-fn worker(shared: &Shared<'_>) -> Result<(), LakeError> {
+/// Threads making committed files durable.
+const SYNC_THREADS: usize = 8;
+
+/// fsyncs committed files taken from `queue`, until every worker has hung up. After a
+/// failure it keeps draining and reports the first error.
+fn sync_files(store: &Store, queue: &Mutex<mpsc::Receiver<String>>) -> Result<(), LakeError> {
+    let mut result = Ok(());
+    loop {
+        let next = queue.lock().unwrap_or_else(|p| p.into_inner()).recv();
+        let Ok(key) = next else { return result };
+        if result.is_ok() {
+            result = store.sync_file(&key);
+        }
+    }
+}
+
+fn worker(shared: &Shared<'_>, to_sync: mpsc::Sender<String>) -> Result<(), LakeError> {
     loop {
         if shared.failed.load(Ordering::Relaxed) {
             return Ok(());
         }
         let i = shared.next.fetch_add(1, Ordering::Relaxed);
         let Some(unit) = shared.units.get(i) else { return Ok(()) };
-        if let Err(e) = run_unit(shared, unit) {
+        if let Err(e) = run_unit(shared, unit, &to_sync) {
             shared.failed.store(true, Ordering::Relaxed);
             return Err(e);
         }
@@ -199,6 +234,8 @@ fn worker(shared: &Shared<'_>) -> Result<(), LakeError> {
 /// The state of one unit being replayed: converter, writers, counters.
 struct UnitRun<'s, 'a> {
     shared: &'s Shared<'a>,
+    /// Where committed files go to be made durable.
+    to_sync: &'s mpsc::Sender<String>,
     source: &'s str,
     conv: Converter,
     table: PartitionedWriter,
@@ -208,11 +245,12 @@ struct UnitRun<'s, 'a> {
     summary: ReplaySummary,
 }
 
-fn run_unit(shared: &Shared<'_>, unit: &Unit) -> Result<(), LakeError> {
+fn run_unit(shared: &Shared<'_>, unit: &Unit, to_sync: &mpsc::Sender<String>) -> Result<(), LakeError> {
     let opts = shared.opts;
     let tag = unit.tag();
     let mut run = UnitRun {
         shared,
+        to_sync,
         source: "",
         conv: Converter::new(opts.partition.clone()),
         table: PartitionedWriter::new(
@@ -371,6 +409,8 @@ impl<'s> UnitRun<'s, '_> {
             .shared
             .runtime
             .block_on(store.commit(sealed.spool, sealed.file, CommitMode::Overwrite))?;
+        // The syncer outlives every worker, so the send cannot fail.
+        let _ = self.to_sync.send(key.clone());
         self.summary.committed.push(key);
         Ok(size)
     }

@@ -221,18 +221,30 @@ impl Store {
     /// Makes committed files (keys relative to the table root) and their directories durable:
     /// fsync of each file, then of each directory once, so the renames survive a crash. A
     /// no-op on S3, where a completed PUT is durable.
-    pub fn sync<'k>(&self, keys: impl IntoIterator<Item = &'k str>) -> Result<(), LakeError> {
-        let Store::Local { root } = self else { return Ok(()) };
-        let mut dirs = std::collections::BTreeSet::new();
-        for key in keys {
-            let path = root.join(key);
-            File::open(&path)
-                .and_then(|f| f.sync_all())
-                .map_err(LakeError::io("fsync", &path))?;
-            if let Some(dir) = path.parent() {
-                dirs.insert(dir.to_owned());
-            }
+    pub fn sync<'k>(&self, keys: impl IntoIterator<Item = &'k str> + Clone) -> Result<(), LakeError> {
+        for key in keys.clone() {
+            self.sync_file(key)?;
         }
+        self.sync_dirs(keys)
+    }
+
+    /// Makes one committed file's data durable (fsync); a no-op on S3.
+    pub fn sync_file(&self, key: &str) -> Result<(), LakeError> {
+        let Store::Local { root } = self else { return Ok(()) };
+        let path = root.join(key);
+        File::open(&path)
+            .and_then(|f| f.sync_all())
+            .map_err(LakeError::io("fsync", &path))
+    }
+
+    /// Makes the directory entries of committed files durable: one fsync per directory, so
+    /// the renames survive a crash. A no-op on S3.
+    pub fn sync_dirs<'k>(&self, keys: impl IntoIterator<Item = &'k str>) -> Result<(), LakeError> {
+        let Store::Local { root } = self else { return Ok(()) };
+        let dirs: std::collections::BTreeSet<_> = keys
+            .into_iter()
+            .filter_map(|key| root.join(key).parent().map(Path::to_owned))
+            .collect();
         for dir in dirs {
             File::open(&dir)
                 .and_then(|d| d.sync_all())

@@ -10,6 +10,7 @@
 
 pub mod envelope;
 pub mod error;
+mod fast;
 pub mod payload;
 pub mod text;
 pub mod validate;

@@ -139,12 +139,24 @@ pub struct Payload<'a> {
 /// error), strings must be strings, `op`/`operation` replace|remove, `payloadType`
 /// Inline|S3Url. Lenient on presence: only the pool, identity and dataset name are required,
 /// because a row with other fields null is still a fact worth keeping.
+///
+/// Compact payloads of known fields take a fast path (see `fast.rs`); anything else, and every
+/// error, goes through serde_json, so both give the same payload and the same errors.
 pub fn decode_payload(data: &[u8]) -> Result<Payload<'_>, DecodeError> {
-    let payload: Payload<'_> = serde_json::from_str(utf8(data)?).map_err(|source| DecodeError::Json { source })?;
+    let text = utf8(data)?;
+    let payload = match crate::fast::decode(text) {
+        Some(payload) => payload,
+        None => decode_json(text)?,
+    };
     if payload.payload_type == PayloadType::S3Url && payload.records_url.is_none() {
         return Err(DecodeError::S3UrlMissing);
     }
     Ok(payload)
+}
+
+/// The full decoder (serde_json): every field, unknown ones kept, precise errors.
+pub(crate) fn decode_json(text: &str) -> Result<Payload<'_>, DecodeError> {
+    serde_json::from_str(text).map_err(|source| DecodeError::Json { source })
 }
 
 /// Decodes the body behind a `kinesisSyncRecordsURL`: a JSON array of record objects.
@@ -168,6 +180,73 @@ fn set<T, E: de::Error>(slot: &mut Option<T>, field: &'static str, value: T) -> 
     Ok(())
 }
 
+/// A payload's known fields as they are read: each slot is set at most once, to the value
+/// or to null. Both decoders fill these and [`PayloadFields::finish`] makes the payload, so
+/// they cannot disagree on defaults.
+#[derive(Default)]
+pub(crate) struct PayloadFields<'a> {
+    pub(crate) pool: Option<Option<Text<'a>>>,
+    pub(crate) identity: Option<Option<Text<'a>>>,
+    pub(crate) dataset: Option<Option<Text<'a>>>,
+    pub(crate) operation: Option<Option<Operation>>,
+    pub(crate) records: Option<Option<Vec<SyncRecord<'a>>>>,
+    pub(crate) last_modified: Option<Option<i64>>,
+    pub(crate) url: Option<Option<Text<'a>>>,
+    pub(crate) payload_type: Option<Option<PayloadType>>,
+    pub(crate) sync_count: Option<Option<i64>>,
+}
+
+impl<'a> PayloadFields<'a> {
+    /// The payload; `Err` names the first required field absent or null.
+    pub(crate) fn finish(self, extra: Extra<'a>) -> Result<Payload<'a>, &'static str> {
+        let records_url = self.url.flatten();
+        // Inferred from the URL when absent.
+        let payload_type = self.payload_type.flatten().unwrap_or(if records_url.is_some() {
+            PayloadType::S3Url
+        } else {
+            PayloadType::Inline
+        });
+        Ok(Payload {
+            identity_pool_id: self.pool.flatten().ok_or("identityPoolId")?,
+            identity_id: self.identity.flatten().ok_or("identityId")?,
+            dataset_name: self.dataset.flatten().ok_or("dataSetName")?,
+            operation: self.operation.flatten(),
+            records: self.records.flatten().unwrap_or_default(),
+            last_modified: self.last_modified.flatten(),
+            records_url,
+            payload_type,
+            sync_count: self.sync_count.flatten(),
+            extra,
+        })
+    }
+}
+
+/// A record's known fields as they are read (see [`PayloadFields`]).
+#[derive(Default)]
+pub(crate) struct RecordFields<'a> {
+    pub(crate) key: Option<Option<Text<'a>>>,
+    pub(crate) value: Option<Option<Text<'a>>>,
+    pub(crate) sync_count: Option<Option<i64>>,
+    pub(crate) last_modified: Option<Option<i64>>,
+    pub(crate) device_last_modified: Option<Option<i64>>,
+    pub(crate) op: Option<Option<Operation>>,
+}
+
+impl<'a> RecordFields<'a> {
+    /// The record; `Err` names the required field absent or null.
+    pub(crate) fn finish(self, extra: Extra<'a>) -> Result<SyncRecord<'a>, &'static str> {
+        Ok(SyncRecord {
+            key: self.key.flatten().ok_or("key")?,
+            value: self.value.flatten(),
+            sync_count: self.sync_count.flatten(),
+            last_modified: self.last_modified.flatten(),
+            device_last_modified: self.device_last_modified.flatten(),
+            op: self.op.flatten(),
+            extra,
+        })
+    }
+}
+
 struct PayloadVisitor;
 
 impl<'de> Visitor<'de> for PayloadVisitor {
@@ -178,61 +257,39 @@ impl<'de> Visitor<'de> for PayloadVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut pool = None;
-        let mut identity = None;
-        let mut dataset = None;
-        let mut operation = None;
-        let mut records = None;
-        let mut last_modified = None;
-        let mut url = None;
-        let mut payload_type = None;
-        let mut sync_count = None;
+        let mut f = PayloadFields::default();
         let mut extra = Vec::new();
         while let Some(name) = map.next_key::<Text<'de>>()? {
             match name.as_str() {
-                "identityPoolId" => set(&mut pool, "identityPoolId", map.next_value::<Option<Text>>()?)?,
-                "identityId" => set(&mut identity, "identityId", map.next_value::<Option<Text>>()?)?,
+                "identityPoolId" => set(&mut f.pool, "identityPoolId", map.next_value::<Option<Text>>()?)?,
+                "identityId" => set(&mut f.identity, "identityId", map.next_value::<Option<Text>>()?)?,
                 // Both spellings are live in the wild. If a payload carries both, the first
                 // one names the dataset and the second is kept verbatim in `extra`.
-                "dataSetName" | "datasetName" if dataset.is_none() => dataset = Some(map.next_value::<Option<Text>>()?),
-                "operation" => set(&mut operation, "operation", map.next_value::<Option<Operation>>()?)?,
+                "dataSetName" | "datasetName" if f.dataset.is_none() => {
+                    f.dataset = Some(map.next_value::<Option<Text>>()?);
+                }
+                "operation" => set(&mut f.operation, "operation", map.next_value::<Option<Operation>>()?)?,
                 "kinesisSyncRecords" => set(
-                    &mut records,
+                    &mut f.records,
                     "kinesisSyncRecords",
                     map.next_value::<Option<Vec<SyncRecord<'de>>>>()?,
                 )?,
-                "lastModifiedDate" => set(&mut last_modified, "lastModifiedDate", map.next_value::<Option<i64>>()?)?,
-                "kinesisSyncRecordsURL" => set(&mut url, "kinesisSyncRecordsURL", map.next_value::<Option<Text>>()?)?,
+                "lastModifiedDate" => set(
+                    &mut f.last_modified,
+                    "lastModifiedDate",
+                    map.next_value::<Option<i64>>()?,
+                )?,
+                "kinesisSyncRecordsURL" => set(&mut f.url, "kinesisSyncRecordsURL", map.next_value::<Option<Text>>()?)?,
                 "payloadType" => set(
-                    &mut payload_type,
+                    &mut f.payload_type,
                     "payloadType",
                     map.next_value::<Option<PayloadType>>()?,
                 )?,
-                "syncCount" => set(&mut sync_count, "syncCount", map.next_value::<Option<i64>>()?)?,
+                "syncCount" => set(&mut f.sync_count, "syncCount", map.next_value::<Option<i64>>()?)?,
                 _ => extra.push((name, map.next_value::<&'de RawValue>()?)),
             }
         }
-        let required = |v: Option<Option<Text<'de>>>, field: &'static str| {
-            v.flatten().ok_or_else(|| de::Error::missing_field(field))
-        };
-        let records_url: Option<Text<'de>> = url.flatten();
-        let payload_type = payload_type.flatten().unwrap_or(if records_url.is_some() {
-            PayloadType::S3Url
-        } else {
-            PayloadType::Inline
-        });
-        Ok(Payload {
-            identity_pool_id: required(pool, "identityPoolId")?,
-            identity_id: required(identity, "identityId")?,
-            dataset_name: required(dataset, "dataSetName")?,
-            operation: operation.flatten(),
-            records: records.flatten().unwrap_or_default(),
-            last_modified: last_modified.flatten(),
-            records_url,
-            payload_type,
-            sync_count: sync_count.flatten(),
-            extra: Extra(extra),
-        })
+        f.finish(Extra(extra)).map_err(de::Error::missing_field)
     }
 }
 
@@ -252,37 +309,28 @@ impl<'de> Visitor<'de> for RecordVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut key = None;
-        let mut value = None;
-        let mut sync_count = None;
-        let mut last_modified = None;
-        let mut device_last_modified = None;
-        let mut op = None;
+        let mut f = RecordFields::default();
         let mut extra = Vec::new();
         while let Some(name) = map.next_key::<Text<'de>>()? {
             match name.as_str() {
-                "key" => set(&mut key, "key", map.next_value::<Option<Text>>()?)?,
-                "value" => set(&mut value, "value", map.next_value::<Option<Text>>()?)?,
-                "syncCount" => set(&mut sync_count, "syncCount", map.next_value::<Option<i64>>()?)?,
-                "lastModifiedDate" => set(&mut last_modified, "lastModifiedDate", map.next_value::<Option<i64>>()?)?,
+                "key" => set(&mut f.key, "key", map.next_value::<Option<Text>>()?)?,
+                "value" => set(&mut f.value, "value", map.next_value::<Option<Text>>()?)?,
+                "syncCount" => set(&mut f.sync_count, "syncCount", map.next_value::<Option<i64>>()?)?,
+                "lastModifiedDate" => set(
+                    &mut f.last_modified,
+                    "lastModifiedDate",
+                    map.next_value::<Option<i64>>()?,
+                )?,
                 "deviceLastModifiedDate" => set(
-                    &mut device_last_modified,
+                    &mut f.device_last_modified,
                     "deviceLastModifiedDate",
                     map.next_value::<Option<i64>>()?,
                 )?,
-                "op" => set(&mut op, "op", map.next_value::<Option<Operation>>()?)?,
+                "op" => set(&mut f.op, "op", map.next_value::<Option<Operation>>()?)?,
                 _ => extra.push((name, map.next_value::<&'de RawValue>()?)),
             }
         }
-        Ok(SyncRecord {
-            key: key.flatten().ok_or_else(|| de::Error::missing_field("key"))?,
-            value: value.flatten(),
-            sync_count: sync_count.flatten(),
-            last_modified: last_modified.flatten(),
-            device_last_modified: device_last_modified.flatten(),
-            op: op.flatten(),
-            extra: Extra(extra),
-        })
+        f.finish(Extra(extra)).map_err(de::Error::missing_field)
     }
 }
 

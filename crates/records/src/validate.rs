@@ -44,6 +44,12 @@ impl fmt::Display for Violation {
     }
 }
 
+/// Whether every byte of `s` passes `ok`: a fold without early exit, which the compiler
+/// turns into vector code (this runs on every payload).
+fn all_bytes(s: &str, ok: impl Fn(u8) -> bool) -> bool {
+    s.bytes().fold(true, |all, b| all & ok(b))
+}
+
 fn is_id(s: &str) -> bool {
     // `[\w-]+:[0-9a-f-]+`
     let Some((region, guid)) = s.split_once(':') else {
@@ -51,16 +57,15 @@ fn is_id(s: &str) -> bool {
     };
     // `\w` as in the service's (Java) pattern: ASCII word characters.
     !region.is_empty()
-        && region
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        && all_bytes(region, |b| b.is_ascii_alphanumeric() | (b == b'_') | (b == b'-'))
         && !guid.is_empty()
-        && guid.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f' | b'-'))
+        && all_bytes(guid, |b| b.is_ascii_digit() | (b'a'..=b'f').contains(&b) | (b == b'-'))
 }
 
 fn is_dataset_name(s: &str) -> bool {
-    s.bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-'))
+    all_bytes(s, |b| {
+        b.is_ascii_alphanumeric() | (b == b'_') | (b == b'.') | (b == b':') | (b == b'-')
+    })
 }
 
 /// Checks a decoded payload (its inline records, and `fetched`, the records behind its S3
