@@ -409,7 +409,7 @@ impl<'s> UnitRun<'s, '_> {
             .shared
             .runtime
             .block_on(store.commit(sealed.spool, sealed.file, CommitMode::Overwrite))?;
-        // The syncer outlives every worker, so the send cannot fail.
+        // The syncers outlive every worker, so the send cannot fail.
         let _ = self.to_sync.send(key.clone());
         self.summary.committed.push(key);
         Ok(size)

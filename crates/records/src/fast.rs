@@ -63,14 +63,9 @@ impl<'a> Parser<'a> {
 
     /// `"name":` without escapes in the name.
     fn field_name(&mut self) -> Option<&'a str> {
-        self.eat(b'"')?;
-        let rest = &self.s.as_bytes()[self.at..];
-        let end = memchr::memchr2(b'"', b'\\', rest)?;
-        if rest[end] != b'"' {
+        let Text(Cow::Borrowed(name)) = self.string()? else {
             return None;
-        }
-        let name = &self.s[self.at..self.at + end];
-        self.at += end + 1;
+        };
         self.eat(b':')?;
         Some(name)
     }
@@ -78,19 +73,23 @@ impl<'a> Parser<'a> {
     /// A string, borrowed unless it has escapes.
     fn string(&mut self) -> Option<Text<'a>> {
         self.eat(b'"')?;
-        let start = self.at;
         let bytes = self.s.as_bytes();
-        let end = start + memchr::memchr2(b'"', b'\\', &bytes[start..])?;
-        if bytes[end] == b'"' {
-            self.at = end + 1;
-            return Some(Text(Cow::Borrowed(&self.s[start..end])));
+        let find = |from: usize| memchr::memchr2(b'"', b'\\', &bytes[from..]).map(|i| from + i);
+        let start = self.at;
+        let mut next = find(start)?;
+        if bytes[next] == b'"' {
+            self.at = next + 1;
+            return Some(Text(Cow::Borrowed(&self.s[start..next])));
         }
-        let mut owned = String::with_capacity(end - start + 16);
-        owned.push_str(&self.s[start..end]);
-        self.at = end;
+        let mut owned = String::with_capacity(next - start + 16);
+        let mut from = start;
         loop {
-            // At a backslash.
-            self.at += 1;
+            owned.push_str(&self.s[from..next]);
+            self.at = next + 1;
+            if bytes[next] == b'"' {
+                return Some(Text(Cow::Owned(owned)));
+            }
+            // After a backslash.
             let escape = self.peek()?;
             self.at += 1;
             match escape {
@@ -105,14 +104,8 @@ impl<'a> Parser<'a> {
                 b'u' => owned.push(self.unicode_escape()?),
                 _ => return None,
             }
-            let from = self.at;
-            let next = from + memchr::memchr2(b'"', b'\\', &bytes[from..])?;
-            owned.push_str(&self.s[from..next]);
-            self.at = next;
-            if bytes[next] == b'"' {
-                self.at += 1;
-                return Some(Text(Cow::Owned(owned)));
-            }
+            from = self.at;
+            next = find(from)?;
         }
     }
 
@@ -171,54 +164,41 @@ impl<'a> Parser<'a> {
         Some(if negative { -magnitude } else { magnitude })
     }
 
-    fn opt_string(&mut self) -> Option<Option<Text<'a>>> {
+    /// `null`, or what `value` reads.
+    fn nullable<T>(&mut self, value: impl FnOnce(&mut Self) -> Option<T>) -> Option<Option<T>> {
         if self.eat_null() {
             return Some(None);
         }
-        self.string().map(Some)
+        value(self).map(Some)
     }
 
-    fn opt_integer(&mut self) -> Option<Option<i64>> {
-        if self.eat_null() {
-            return Some(None);
-        }
-        self.integer().map(Some)
-    }
-
-    fn opt_operation(&mut self) -> Option<Option<Operation>> {
-        if self.eat_null() {
-            return Some(None);
-        }
+    fn operation(&mut self) -> Option<Operation> {
         match self.string()?.as_str() {
-            "replace" => Some(Some(Operation::Replace)),
-            "remove" => Some(Some(Operation::Remove)),
+            "replace" => Some(Operation::Replace),
+            "remove" => Some(Operation::Remove),
             _ => None,
         }
     }
 
-    fn opt_payload_type(&mut self) -> Option<Option<PayloadType>> {
-        if self.eat_null() {
-            return Some(None);
-        }
+    fn payload_type(&mut self) -> Option<PayloadType> {
         match self.string()?.as_str() {
-            "Inline" => Some(Some(PayloadType::Inline)),
-            "S3Url" => Some(Some(PayloadType::S3Url)),
+            "Inline" => Some(PayloadType::Inline),
+            "S3Url" => Some(PayloadType::S3Url),
             _ => None,
         }
     }
 
-    /// Calls `member` for each `"name":value` of an object, the opening `{` included.
-    fn object(&mut self, mut member: impl FnMut(&mut Self, &'a str) -> Option<()>) -> Option<()> {
-        self.eat(b'{')?;
-        if self.eat(b'}').is_some() {
+    /// `open`, items separated by commas, `close`; `item` reads each one.
+    fn sequence(&mut self, open: u8, close: u8, mut item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.eat(open)?;
+        if self.eat(close).is_some() {
             return Some(());
         }
         loop {
-            let name = self.field_name()?;
-            member(self, name)?;
+            item(self)?;
             match self.peek()? {
                 b',' => self.at += 1,
-                b'}' => {
+                b if b == close => {
                     self.at += 1;
                     return Some(());
                 }
@@ -227,55 +207,50 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// Calls `member` for each `"name":value` of an object.
+    fn object(&mut self, mut member: impl FnMut(&mut Self, &'a str) -> Option<()>) -> Option<()> {
+        self.sequence(b'{', b'}', |p| {
+            let name = p.field_name()?;
+            member(p, name)
+        })
+    }
+
     fn payload(&mut self) -> Option<Payload<'a>> {
         let mut f = PayloadFields::default();
         self.object(|p, name| match name {
-            "identityPoolId" => once(&mut f.pool, p.opt_string()?),
-            "identityId" => once(&mut f.identity, p.opt_string()?),
+            "identityPoolId" => once(&mut f.pool, p.nullable(Self::string)?),
+            "identityId" => once(&mut f.identity, p.nullable(Self::string)?),
             // A second spelling goes to `extra` on the full path.
-            "dataSetName" | "datasetName" => once(&mut f.dataset, p.opt_string()?),
-            "operation" => once(&mut f.operation, p.opt_operation()?),
-            "kinesisSyncRecords" => once(&mut f.records, p.opt_records()?),
-            "lastModifiedDate" => once(&mut f.last_modified, p.opt_integer()?),
-            "kinesisSyncRecordsURL" => once(&mut f.url, p.opt_string()?),
-            "payloadType" => once(&mut f.payload_type, p.opt_payload_type()?),
-            "syncCount" => once(&mut f.sync_count, p.opt_integer()?),
+            "dataSetName" | "datasetName" => once(&mut f.dataset, p.nullable(Self::string)?),
+            "operation" => once(&mut f.operation, p.nullable(Self::operation)?),
+            "kinesisSyncRecords" => once(&mut f.records, p.nullable(Self::records)?),
+            "lastModifiedDate" => once(&mut f.last_modified, p.nullable(Self::integer)?),
+            "kinesisSyncRecordsURL" => once(&mut f.url, p.nullable(Self::string)?),
+            "payloadType" => once(&mut f.payload_type, p.nullable(Self::payload_type)?),
+            "syncCount" => once(&mut f.sync_count, p.nullable(Self::integer)?),
             _ => None,
         })?;
         f.finish(Extra::default()).ok()
     }
 
-    fn opt_records(&mut self) -> Option<Option<Vec<SyncRecord<'a>>>> {
-        if self.eat_null() {
-            return Some(None);
-        }
-        self.eat(b'[')?;
+    fn records(&mut self) -> Option<Vec<SyncRecord<'a>>> {
         let mut records = Vec::new();
-        if self.eat(b']').is_some() {
-            return Some(Some(records));
-        }
-        loop {
-            records.push(self.record()?);
-            match self.peek()? {
-                b',' => self.at += 1,
-                b']' => {
-                    self.at += 1;
-                    return Some(Some(records));
-                }
-                _ => return None,
-            }
-        }
+        self.sequence(b'[', b']', |p| {
+            records.push(p.record()?);
+            Some(())
+        })?;
+        Some(records)
     }
 
     fn record(&mut self) -> Option<SyncRecord<'a>> {
         let mut f = RecordFields::default();
         self.object(|p, name| match name {
-            "key" => once(&mut f.key, p.opt_string()?),
-            "value" => once(&mut f.value, p.opt_string()?),
-            "syncCount" => once(&mut f.sync_count, p.opt_integer()?),
-            "lastModifiedDate" => once(&mut f.last_modified, p.opt_integer()?),
-            "deviceLastModifiedDate" => once(&mut f.device_last_modified, p.opt_integer()?),
-            "op" => once(&mut f.op, p.opt_operation()?),
+            "key" => once(&mut f.key, p.nullable(Self::string)?),
+            "value" => once(&mut f.value, p.nullable(Self::string)?),
+            "syncCount" => once(&mut f.sync_count, p.nullable(Self::integer)?),
+            "lastModifiedDate" => once(&mut f.last_modified, p.nullable(Self::integer)?),
+            "deviceLastModifiedDate" => once(&mut f.device_last_modified, p.nullable(Self::integer)?),
+            "op" => once(&mut f.op, p.nullable(Self::operation)?),
             _ => None,
         })?;
         f.finish(Extra::default()).ok()
