@@ -4,8 +4,9 @@
 #
 #   scripts/bench-consume.sh [PAYLOADS]     (default 200000, about 235 MB of payloads)
 #
-# The default takes about 30 minutes on a 2-core machine: 15 putting the payloads into
-# kinesis-local, 4 per round (kinesis-local serves the reads at about 1.4 MB/s), 2 of latency.
+# The default takes about 40 minutes on a 2-core machine: 14 putting the payloads into
+# kinesis-local, 7 per round (consume 4, the floor 3: kinesis-local serves the reads at about
+# 1.4 MB/s), 2 of latency.
 #
 # Environment:
 #   BENCH_DIR        work dir (default /tmp/synclake-bench-consume): the input is kept there
@@ -16,12 +17,16 @@
 #                    `setup` there, starts its own moto and kinesis-local, and stops them on exit;
 #                    it refuses a tools dir whose servers are already running (someone else's)
 #   SYNCLAKE_BIN     use this synclake binary instead of building one
-#   ROUNDS           rounds of (consume, replay), interleaved (default 3): figures are medians
+#   FLOOR_BIN        use this read_floor binary (crates/kinesis/examples/read_floor.rs) instead
+#                    of the one beside SYNCLAKE_BIN (examples/read_floor) or building one
+#   ROUNDS           rounds of (consume, replay, floor), interleaved (default 3): figures are medians
 #   SHARDS           shards of the stream (default 4)
 #   FLUSH_AGE        --flush-age-secs of the throughput runs (default 60, the daemon's; the
 #                    other flush flags are the daemon's defaults too): the files a flush
 #                    writes (one per shard and partition) are a good part of the cost
 #   PUT_THREADS      threads putting the payloads (default 8)
+#   SCRAPE_SECS      seconds between two scrapes of the daemon's metrics (default 0.5): each
+#                    scrape is an HTTP request the daemon serves, and counts in its CPU time
 #   LATENCY_FLUSH_AGE  --flush-age-secs of the latency run (default 5; target p99 ≤ it + 2 s)
 #   LATENCY_RATE     payloads put per second in the latency run (default 20)
 #   LATENCY_SECS     seconds of putting in the latency run (default 60)
@@ -33,6 +38,10 @@
 # trim horizon with a fresh state and table and stops it (SIGTERM) once its checkpoints cover
 # every record; its CPU time (user + sys, from wait4) per GB of payload, against the same for
 # `replay` of the same JSON Lines (from /usr/bin/time -v), is the cost of the Kinesis part.
+# Each round also runs the floor (crates/kinesis/examples/read_floor.rs): the consumer's own
+# polling reader and SDK client reading every record and dropping it. Its CPU per GB is what
+# reading through aws-sdk-kinesis costs before anything is decoded or written, so
+# (floor + replay) / replay is the least consume / replay can be.
 # Wall times are bounded by the server: the poller keeps each shard within Kinesis' read limit
 # (2 MiB/s), and kinesis-local serves GetRecords slower than that (about 0.7 ms of its CPU per
 # record); its CPU per round is printed too. "All read" is when the daemon had read every
@@ -56,6 +65,7 @@ PUT_THREADS="${PUT_THREADS:-8}"
 LATENCY_FLUSH_AGE="${LATENCY_FLUSH_AGE:-5}"
 LATENCY_RATE="${LATENCY_RATE:-20}"
 LATENCY_SECS="${LATENCY_SECS:-60}"
+SCRAPE_SECS="${SCRAPE_SECS:-0.5}"
 SEED=7
 TIME=/usr/bin/time
 HELPER="$REPO/scripts/bench_consume.py"
@@ -70,9 +80,14 @@ export SYNCLAKE_TOOLS="$TOOLS"
 
 if [[ -n "${SYNCLAKE_BIN:-}" ]]; then
   BIN="$SYNCLAKE_BIN"
+  FLOOR="${FLOOR_BIN:-$(dirname "$BIN")/examples/read_floor}"
+  [[ -x "$FLOOR" ]] || (cd "$REPO" && cargo build --release --workspace --example read_floor)
+  [[ -x "$FLOOR" ]] || FLOOR="${CARGO_TARGET_DIR:-$REPO/target}/release/examples/read_floor"
 else
-  (cd "$REPO" && cargo build --release --bin synclake)
+  # one build of both, so that they share one set of dependency features
+  (cd "$REPO" && cargo build --release --workspace --bin synclake --example read_floor)
   BIN="${CARGO_TARGET_DIR:-$REPO/target}/release/synclake"
+  FLOOR="${FLOOR_BIN:-${CARGO_TARGET_DIR:-$REPO/target}/release/examples/read_floor}"
 fi
 
 mkdir -p "$DIR"
@@ -137,7 +152,7 @@ run_consume() { # round -> helper output file
   rm -rf "$WORK/lake-consume" "$WORK/state-consume"
   port="$(free_port)"
   say "round $1: synclake consume"
-  "$PY" "$HELPER" consume --expect "$N" --metrics "http://127.0.0.1:$port/metrics" \
+  "$PY" "$HELPER" consume --expect "$N" --scrape-secs "$SCRAPE_SECS" --metrics "http://127.0.0.1:$port/metrics" \
     --log "$WORK/consume.$1.log" --rss-pid "$KINESIS_PID" -- \
     "$BIN" consume --stream "$STREAM" --endpoint-url "$ENDPOINT" \
     --out "$WORK/lake-consume" --state "$WORK/state-consume" --allow-file-urls \
@@ -163,9 +178,17 @@ run_replay() { # round -> "wall cpu rss_kb"
   ' "$WORK/replay.$1.time"
 }
 
+run_floor() { # round -> "wall cpu"
+  say "round $1: read floor (records read and dropped)"
+  "$TIME" -f "%e %U %S" -o "$WORK/floor.$1.time" "$FLOOR" "$ENDPOINT" "$STREAM" "$N" > "$WORK/floor.$1.out"
+  [[ "$(val bytes "$WORK/floor.$1.out")" == "$PAYLOAD_BYTES" ]] \
+    || say "note: the floor read $(val bytes "$WORK/floor.$1.out") payload bytes, the input has $PAYLOAD_BYTES"
+  awk '{ printf "%.2f %.2f\n", $1, $2 + $3 }' "$WORK/floor.$1.time"
+}
+
 per_gb() { awk -v c="$1" -v b="$PAYLOAD_BYTES" 'BEGIN { printf "%.2f", c / (b / 1e9) }'; }
 
-K_CPU=(); C_READ=(); C_COMMIT=(); C_CPU=(); C_CPUGB=(); R_WALL=(); R_CPU=(); R_CPUGB=(); RATIOS=()
+F_CPU=(); F_CPUGB=(); F_RATIOS=(); K_CPU=(); C_READ=(); C_COMMIT=(); C_CPU=(); C_CPUGB=(); R_WALL=(); R_CPU=(); R_CPUGB=(); RATIOS=()
 C_RSS=0; R_RSS=0; KINESIS_RSS_PEAK=0
 for ((round = 1; round <= ROUNDS; round++)); do
   out="$(run_consume "$round")"
@@ -184,6 +207,11 @@ for ((round = 1; round <= ROUNDS; round++)); do
   (( rss > R_RSS )) && R_RSS=$rss
   RATIOS+=("$(awk -v a="${C_CPUGB[-1]}" -v b="${R_CPUGB[-1]}" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }')")
   say "round $round: replay wall $w s, cpu $c s; consume/replay cpu per GB ${RATIOS[-1]}"
+
+  read -r w c < <(run_floor "$round")
+  F_CPU+=("$c"); F_CPUGB+=("$(per_gb "$c")")
+  F_RATIOS+=("$(awk -v f="${F_CPUGB[-1]}" -v r="${R_CPUGB[-1]}" 'BEGIN { printf "%.2f", (r > 0) ? (f + r) / r : 0 }')")
+  say "round $round: floor wall $w s, cpu $c s; (floor + replay) / replay ${F_RATIOS[-1]}"
 done
 LAST="$WORK/consume.$ROUNDS.out"
 CONSUME_ROWS="$(val rows "$LAST")"; CONSUME_FILES="$(val files "$LAST")"
@@ -225,7 +253,7 @@ echo
 echo "=== synclake consume benchmark ($(date -u +%Y-%m-%d), $(nproc) cores, $ROUNDS rounds) ==="
 echo "input: $INPUT ($WANT): $N payloads, $(awk -v b="$PAYLOAD_BYTES" 'BEGIN { printf "%.1f", b / 1e6 }') MB of payload"
 echo "stream: $SHARDS shards on kinesis-local; put $N payloads in $PUT_SECS s ($(rate "$N" "$PUT_SECS") payloads/s; kinesis-local's cost, not counted); kinesis-local RSS $KINESIS_RSS_PUT MB after the put, $((KINESIS_RSS_PEAK / 1024)) MB peak"
-echo "consume: --flush-age-secs $FLUSH_AGE, other flush flags default; all read after $C_READ_MED s, all committed after $C_COMMIT_MED s (medians)"
+echo "consume: --flush-age-secs $FLUSH_AGE, other flush flags default, metrics scraped every $SCRAPE_SECS s; all read after $C_READ_MED s, all committed after $C_COMMIT_MED s (medians)"
 echo "  end-to-end: $(rate "$N" "$C_COMMIT_MED") payloads/s, $(mbps "$C_COMMIT_MED") MB/s (to all committed); $(rate "$N" "$C_READ_MED") payloads/s, $(mbps "$C_READ_MED") MB/s (to all read; Kinesis' read limit: $SHARDS × 2 MiB/s = $(awk -v s="$SHARDS" 'BEGIN { printf "%.1f", s * 2 * 1.048576 }') MB/s)"
 echo "  rows $CONSUME_ROWS, files $CONSUME_FILES, peak RSS $((C_RSS / 1024)) MB; CPU s at all committed / at exit: $(val cpu_commit "$LAST") / ${C_CPU[-1]} (last round)"
 echo "  kinesis-local CPU s per round: ${K_CPU[*]} (the server's, not counted)"
@@ -233,7 +261,10 @@ echo "replay: wall $R_WALL_MED s ($(rate "$N" "$R_WALL_MED") payloads/s, $(mbps 
 printf "%-8s %-24s %-24s\n" "" "CPU s (per round)" "CPU s per GB of payload"
 printf "%-8s %-24s %-24s\n" consume "${C_CPU[*]}" "${C_CPUGB[*]}"
 printf "%-8s %-24s %-24s\n" replay "${R_CPU[*]}" "${R_CPUGB[*]}"
-echo "CPU per GB, median: consume $(median "${C_CPUGB[@]}"), replay $(median "${R_CPUGB[@]}")"
+printf "%-8s %-24s %-24s\n" floor "${F_CPU[*]}" "${F_CPUGB[*]}"
+echo "CPU per GB, median: consume $(median "${C_CPUGB[@]}"), replay $(median "${R_CPUGB[@]}"), floor $(median "${F_CPUGB[@]}")"
+echo "floor: the SDK reading every record, nothing decoded or written (crates/kinesis/examples/read_floor.rs)"
+echo "  (floor + replay) / replay per round: ${F_RATIOS[*]}; median $(median "${F_RATIOS[@]}"): the least consume / replay can be"
 echo "consume / replay CPU per GB per round: ${RATIOS[*]}; median $(median "${RATIOS[@]}") (target ≤ 1.5)"
 echo "latency: $(val markers "$L") puts at $LATENCY_RATE/s over $LATENCY_SECS s, --flush-age-secs $LATENCY_FLUSH_AGE, table scanned every 100 ms"
 echo "  put → visible: p50 $(val lat_p50 "$L") s, p90 $(val lat_p90 "$L") s, p99 $(val lat_p99 "$L") s, max $(val lat_max "$L") s (target p99 ≤ $LAT_TARGET s)"

@@ -336,7 +336,7 @@ def cmd_consume(a):
                 progress, progress_at = seen, now
             elif now - progress_at > a.stall:
                 sys.exit(f"consume: no progress for {a.stall:.0f} s ({seen[0]} read, {seen[1]} committed); log: {a.log}")
-            time.sleep(0.05)
+            time.sleep(a.scrape_secs)
     finally:
         code = d.stop()
     t_exit = time.monotonic()
@@ -521,6 +521,7 @@ def main():
     c.add_argument("--timeout", type=float, default=1800)
     c.add_argument("--rss-pid", type=int, help="also record this process's peak RSS and CPU time (kinesis-local)")
     c.add_argument("--stall", type=float, default=180, help="give up after this long without progress, seconds")
+    c.add_argument("--scrape-secs", type=float, default=0.5, help="seconds between two scrapes of the daemon's metrics")
     c.add_argument("cmd", nargs=argparse.REMAINDER)
     c.set_defaults(func=cmd_consume)
 

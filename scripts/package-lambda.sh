@@ -7,9 +7,11 @@
 #
 # Uses `cargo lambda build` (cargo-lambda from PyPI, installed by scripts/services.sh setup)
 # with the plain cargo backend. x86_64 builds natively; the binary must not need a glibc newer
-# than Amazon Linux 2023's (2.34), which is checked. arm64 needs the aarch64-unknown-linux-gnu
-# Rust target and a cross linker (cargo-lambda's zig backend: `pip install ziglang`); where the
-# toolchain lacks them the script says so and stops.
+# than Amazon Linux 2023's (2.34), which is checked. arm64 cross-compiles for Graviton: it adds
+# the aarch64-unknown-linux-gnu Rust target with rustup when missing, and links with
+# cargo-lambda's zig backend (the ziglang wheel, a dependency of cargo-lambda); where either is
+# out of reach the script says so and stops. Each binary's architecture and the newest glibc
+# symbol version it needs are checked (readelf).
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
@@ -27,10 +29,18 @@ for arch in "${archs[@]}"; do
     arm64)
       target=aarch64-unknown-linux-gnu
       if ! rustup target list --installed 2>/dev/null | grep -qx "$target"; then
-        echo "package-lambda: arm64: the $target Rust target is not installed (rustup target add $target)," >&2
-        echo "package-lambda: and cross-linking needs cargo-lambda's zig backend (pip install ziglang)." >&2
-        exit 1
+        echo "package-lambda: arm64: adding the $target Rust target" >&2
+        rustup target add "$target" || {
+          echo "package-lambda: arm64: could not add the $target Rust target (rustup target add $target)" >&2
+          exit 1
+        }
       fi
+      "$TOOLS/venv/bin/python" -c "import ziglang" 2>/dev/null || {
+        echo "package-lambda: arm64: cross-linking needs cargo-lambda's zig backend (the ziglang wheel in $TOOLS/venv)" >&2
+        exit 1
+      }
+      # cargo-zigbuild finds zig as `python3 -m ziglang`: the venv's python3 has it
+      export PATH="$TOOLS/venv/bin:$PATH"
       flags=(--arm64 --compiler cargo-zigbuild) ;;
     *) echo "package-lambda: unknown architecture $arch (x86_64, arm64)" >&2; exit 1 ;;
   esac
@@ -44,15 +54,20 @@ for arch in "${archs[@]}"; do
     [[ -f "$zip" ]] || { echo "package-lambda: $zip was not produced" >&2; exit 1; }
     bin="target/$target/lambda/$f"
     [[ -x "$bin" ]] || bin="target/lambda/$f"
-    if [[ "$arch" == x86_64 && -x "$bin" ]] && command -v objdump >/dev/null; then
-      need="$(objdump -T "$bin" | grep -o 'GLIBC_[0-9.]*' | sed 's/GLIBC_//' | sort -uV | tail -1)"
+    if [[ -x "$bin" ]] && command -v readelf >/dev/null; then
+      machine="$(readelf -h "$bin" | awk -F': *' '/Machine:/ { print $2 }')"
+      case "$arch/$machine" in
+        x86_64/*X86-64*|arm64/AArch64) ;;
+        *) echo "package-lambda: $f: built for '$machine', not $arch" >&2; exit 1 ;;
+      esac
+      need="$(readelf --dyn-syms -W "$bin" | grep -o 'GLIBC_[0-9.]*' | sed 's/GLIBC_//' | sort -uV | tail -1)"
       if [[ "$(printf '%s\n%s\n' "$need" "$AL2023_GLIBC" | sort -V | tail -1)" != "$AL2023_GLIBC" ]]; then
         echo "package-lambda: $f needs glibc $need, newer than Amazon Linux 2023's $AL2023_GLIBC" >&2
         exit 1
       fi
-      echo "package-lambda: $f ($arch): $(du -h "$zip" | cut -f1) zipped, needs glibc $need (AL2023 has $AL2023_GLIBC)"
+      echo "package-lambda: $f ($arch, $machine): $(du -h "$zip" | cut -f1) zipped, needs glibc $need (AL2023 has $AL2023_GLIBC)"
     else
-      echo "package-lambda: $f ($arch): $(du -h "$zip" | cut -f1) zipped"
+      echo "package-lambda: $f ($arch): $(du -h "$zip" | cut -f1) zipped (binary not found beside it: not checked)"
     fi
   done
 done

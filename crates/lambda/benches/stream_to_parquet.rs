@@ -9,6 +9,9 @@
 //! provides a Python with pyarrow. Environment:
 //! - `SYNCLAKE_BENCH_PAYLOADS`: JSON Lines of Cognito Streams payloads;
 //! - `SYNCLAKE_BENCH_PYTHON`: a Python with pyarrow (the baseline is skipped, loudly, without);
+//! - `SYNCLAKE_BENCH_FLOOR`: the `floor_handler` example binary, timed the same way: a function
+//!   that only takes the event as `aws_lambda_events`' `KinesisEvent` (the floor under any
+//!   handler on these crates; skipped without);
 //! - `SYNCLAKE_BENCH_ROUNDS`: cold starts per batch size (default 5), each followed by
 //!   `SYNCLAKE_BENCH_WARM` invocations (default 10).
 #![allow(clippy::unwrap_used, missing_docs)]
@@ -249,6 +252,7 @@ async fn main() {
     let warm = env_usize("SYNCLAKE_BENCH_WARM", 10);
     let python = std::env::var("SYNCLAKE_BENCH_PYTHON").ok();
     let binary = env!("CARGO_BIN_EXE_stream-to-parquet");
+    let floor = std::env::var("SYNCLAKE_BENCH_FLOOR").ok();
 
     println!("stream-to-parquet: {rounds} cold starts × {warm} invocations per batch size");
     for size in [100usize, 10_000] {
@@ -273,6 +277,18 @@ async fn main() {
             quantile(&rust.handler_ms, 0.9),
             quantile(&rust.handler_ms, 1.0)
         );
+        let floor_median = match &floor {
+            Some(floor) => {
+                let f = run_rust(floor, &event, rounds, warm).await;
+                let median = quantile(&f.handler_ms, 0.5);
+                println!(
+                    "  floor  handler median {median:7.2} ms  p90 {:7.2} ms (event taken as KinesisEvent, nothing else)",
+                    quantile(&f.handler_ms, 0.9)
+                );
+                Some(median)
+            }
+            None => None,
+        };
         match &python {
             Some(py) => {
                 let p = run_python(py, &event, warm);
@@ -284,6 +300,12 @@ async fn main() {
                     p.rows
                 );
                 println!("  ratio  python / rust handler median: {:.1}×", py_median / rust_median);
+                if let Some(floor_median) = floor_median {
+                    println!(
+                        "  ratio  python / floor handler median: {:.1}× (the most any handler on lambda_runtime + aws_lambda_events can reach)",
+                        py_median / floor_median
+                    );
+                }
             }
             None => println!("  python baseline skipped: SYNCLAKE_BENCH_PYTHON is not set"),
         }
