@@ -4,11 +4,13 @@
 //! parsed, the runtime), which no consumer built on `aws-sdk-kinesis` can avoid.
 //!
 //! ```sh
-//! cargo run --release -p synclake-kinesis --example read_floor -- ENDPOINT STREAM RECORDS
+//! cargo run --release -p synclake-kinesis --example read_floor -- ENDPOINT STREAM RECORDS [EFO_CONSUMER]
 //! ```
 //!
 //! Exits 0 once RECORDS records were read, printing `records=` and `bytes=` (payload bytes);
-//! `scripts/bench-consume.sh` runs it under `/usr/bin/time` beside each consume round.
+//! `scripts/bench-consume.sh` runs it under `/usr/bin/time` beside each consume round. With
+//! EFO_CONSUMER, the shards are read through enhanced fan-out as that consumer (registered if
+//! absent) instead of by polling.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -16,15 +18,21 @@ use std::time::Duration;
 use synclake_kinesis::PollOptions;
 use synclake_kinesis::backoff::BackoffOptions;
 use synclake_kinesis::client::{KinesisOptions, connect, describe_stream};
+use synclake_kinesis::reader::efo::FanOutOptions;
+use synclake_kinesis::reader::registration::ensure_consumer;
 use synclake_kinesis::reader::{ReadEvent, ReadMode, ShardTarget, StartAt, read_shard};
 use synclake_kinesis::shards::list_shards;
 use tokio::sync::mpsc;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [endpoint, stream, expect] = args.as_slice() else {
-        eprintln!("usage: read_floor ENDPOINT STREAM RECORDS");
-        return ExitCode::from(2);
+    let (endpoint, stream, expect, efo) = match args.as_slice() {
+        [endpoint, stream, expect] => (endpoint, stream, expect, None),
+        [endpoint, stream, expect, efo] => (endpoint, stream, expect, Some(efo.as_str())),
+        _ => {
+            eprintln!("usage: read_floor ENDPOINT STREAM RECORDS [EFO_CONSUMER]");
+            return ExitCode::from(2);
+        }
     };
     let Ok(expect) = expect.parse::<u64>() else {
         eprintln!("read_floor: RECORDS must be a whole number, not {expect:?}");
@@ -37,7 +45,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(read_all(endpoint, stream, expect)) {
+    match runtime.block_on(read_all(endpoint, stream, expect, efo)) {
         Ok((records, bytes)) => {
             println!("records={records}");
             println!("bytes={bytes}");
@@ -51,7 +59,7 @@ fn main() -> ExitCode {
 }
 
 /// Reads every shard until `expect` records came in; (records, payload bytes).
-async fn read_all(endpoint: &str, stream: &str, expect: u64) -> Result<(u64, u64), String> {
+async fn read_all(endpoint: &str, stream: &str, expect: u64, efo: Option<&str>) -> Result<(u64, u64), String> {
     let opts = KinesisOptions {
         endpoint_url: Some(endpoint.to_owned()),
         region: None,
@@ -61,6 +69,15 @@ async fn read_all(endpoint: &str, stream: &str, expect: u64) -> Result<(u64, u64
         .await
         .map_err(|e| e.to_string())?;
     let shards = list_shards(&client, &stream.arn).await.map_err(|e| e.to_string())?;
+    let mode = match efo {
+        Some(name) => {
+            let consumer_arn = ensure_consumer(&client, &stream.arn, name)
+                .await
+                .map_err(|e| e.to_string())?;
+            ReadMode::FanOut(FanOutOptions::new(consumer_arn))
+        }
+        None => ReadMode::Poll(PollOptions::default()),
+    };
     let (tx, mut rx) = mpsc::channel(shards.len().max(1));
     for shard in &shards {
         let target = ShardTarget {
@@ -70,7 +87,7 @@ async fn read_all(endpoint: &str, stream: &str, expect: u64) -> Result<(u64, u64
             start: StartAt::TrimHorizon,
             backoff: BackoffOptions::default(),
         };
-        tokio::spawn(read_shard(target, ReadMode::Poll(PollOptions::default()), tx.clone()));
+        tokio::spawn(read_shard(target, mode.clone(), tx.clone()));
     }
     drop(tx);
     let (mut records, mut bytes) = (0u64, 0u64);
