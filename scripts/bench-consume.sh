@@ -78,16 +78,18 @@ say() { echo "bench-consume.sh: $*" >&2; }
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
 export SYNCLAKE_TOOLS="$TOOLS"
 
+RELEASE="${CARGO_TARGET_DIR:-$REPO/target}/release"
 if [[ -n "${SYNCLAKE_BIN:-}" ]]; then
   BIN="$SYNCLAKE_BIN"
-  FLOOR="${FLOOR_BIN:-$(dirname "$BIN")/examples/read_floor}"
-  [[ -x "$FLOOR" ]] || (cd "$REPO" && cargo build --release --workspace --example read_floor)
-  [[ -x "$FLOOR" ]] || FLOOR="${CARGO_TARGET_DIR:-$REPO/target}/release/examples/read_floor"
 else
   # one build of both, so that they share one set of dependency features
   (cd "$REPO" && cargo build --release --workspace --bin synclake --example read_floor)
-  BIN="${CARGO_TARGET_DIR:-$REPO/target}/release/synclake"
-  FLOOR="${FLOOR_BIN:-${CARGO_TARGET_DIR:-$REPO/target}/release/examples/read_floor}"
+  BIN="$RELEASE/synclake"
+fi
+FLOOR="${FLOOR_BIN:-$(dirname "$BIN")/examples/read_floor}"
+if [[ ! -x "$FLOOR" ]]; then
+  (cd "$REPO" && cargo build --release --workspace --example read_floor)
+  FLOOR="$RELEASE/examples/read_floor"
 fi
 
 mkdir -p "$DIR"
