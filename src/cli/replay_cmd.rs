@@ -223,10 +223,13 @@ pub fn replay_into(args: &ReplayArgs, store: &Store) -> anyhow::Result<ReplaySum
     tracing::info!(inputs = units.len(), bytes = total, out = %store.describe(), partition_by = %opts.partition, "replay started");
     let progress = Arc::new(Progress::default());
     let bar = (!args.no_progress).then(|| progress_bar(total));
+    // The ticker stops as soon as the run ends (its channel hangs up), not at its next tick.
+    let (stop, stopped) = std::sync::mpsc::channel::<()>();
     let ticker = bar.clone().map(|bar| {
         let progress = progress.clone();
         std::thread::spawn(move || {
-            while !bar.is_finished() {
+            use std::sync::mpsc::RecvTimeoutError;
+            while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(Duration::from_millis(100)) {
                 let p = &progress;
                 bar.set_position(p.bytes_read.load(std::sync::atomic::Ordering::Relaxed));
                 bar.set_message(format!(
@@ -234,16 +237,16 @@ pub fn replay_into(args: &ReplayArgs, store: &Store) -> anyhow::Result<ReplaySum
                     p.rows.load(std::sync::atomic::Ordering::Relaxed),
                     p.dead_letters.load(std::sync::atomic::Ordering::Relaxed)
                 ));
-                std::thread::sleep(Duration::from_millis(100));
             }
         })
     });
     let result = replay(&units, store, &fetcher, runtime.handle(), &opts, &progress);
-    if let Some(bar) = &bar {
-        bar.finish_and_clear();
-    }
+    drop(stop);
     if let Some(t) = ticker {
         let _ = t.join();
+    }
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
     }
     Ok(result?)
 }
