@@ -205,19 +205,24 @@ impl<'a> Parser<'a> {
     }
 
     fn operation(&mut self) -> Option<Operation> {
-        match self.string()?.as_str() {
-            "replace" => Some(Operation::Replace),
-            "remove" => Some(Operation::Remove),
-            _ => None,
-        }
+        self.enumerated(&[("\"replace\"", Operation::Replace), ("\"remove\"", Operation::Remove)])
     }
 
     fn payload_type(&mut self) -> Option<PayloadType> {
-        match self.string()?.as_str() {
-            "Inline" => Some(PayloadType::Inline),
-            "S3Url" => Some(PayloadType::S3Url),
-            _ => None,
+        self.enumerated(&[("\"Inline\"", PayloadType::Inline), ("\"S3Url\"", PayloadType::S3Url)])
+    }
+
+    /// A string that must be one of `choices` (given as JSON literals): compared in place, or,
+    /// when written with escapes, decoded first.
+    fn enumerated<T: Copy>(&mut self, choices: &[(&str, T)]) -> Option<T> {
+        let rest = &self.s.as_bytes()[self.at..];
+        if let Some((literal, value)) = choices.iter().find(|(l, _)| rest.starts_with(l.as_bytes())) {
+            self.at += literal.len();
+            return Some(*value);
         }
+        let text = self.string()?;
+        let (_, value) = choices.iter().find(|(l, _)| l[1..l.len() - 1] == *text.as_str())?;
+        Some(*value)
     }
 
     /// `open`, items separated by commas, `close`; `item` reads each one.

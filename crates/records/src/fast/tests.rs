@@ -136,6 +136,7 @@ fn op_value() -> impl Strategy<Value = String> {
         4 => Just("\"remove\"".to_owned()),
         1 => Just("null".to_owned()),
         1 => Just("\"REMOVE\"".to_owned()),
+        1 => Just(r#""re\u006dove""#.to_owned()),
     ]
 }
 
@@ -190,6 +191,7 @@ fn payload_value(name: &'static str) -> BoxedStrategy<String> {
             Just("\"S3Url\"".to_owned()),
             Just("null".to_owned()),
             Just("\"inline\"".to_owned()),
+            Just(r#""S3\u0055rl""#.to_owned()),
         ]
         .boxed(),
         "kinesisSyncRecords" => prop_oneof![
