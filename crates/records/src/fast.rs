@@ -83,12 +83,13 @@ impl<'a> Parser<'a> {
         (self.peek()? == byte).then(|| self.at += 1)
     }
 
-    fn eat_null(&mut self) -> bool {
-        let null = self.s.as_bytes()[self.at..].starts_with(b"null");
-        if null {
-            self.at += 4;
+    /// Steps over `literal` if the input continues with it.
+    fn eat_literal(&mut self, literal: &str) -> bool {
+        let found = self.s.as_bytes()[self.at..].starts_with(literal.as_bytes());
+        if found {
+            self.at += literal.len();
         }
-        null
+        found
     }
 
     /// `"name":` without escapes in the name.
@@ -198,7 +199,7 @@ impl<'a> Parser<'a> {
 
     /// `null`, or what `value` reads.
     fn nullable<T>(&mut self, value: impl FnOnce(&mut Self) -> Option<T>) -> Option<Option<T>> {
-        if self.eat_null() {
+        if self.eat_literal("null") {
             return Some(None);
         }
         value(self).map(Some)
@@ -215,9 +216,7 @@ impl<'a> Parser<'a> {
     /// A string that must be one of `choices` (given as JSON literals): compared in place, or,
     /// when written with escapes, decoded first.
     fn enumerated<T: Copy>(&mut self, choices: &[(&str, T)]) -> Option<T> {
-        let rest = &self.s.as_bytes()[self.at..];
-        if let Some((literal, value)) = choices.iter().find(|(l, _)| rest.starts_with(l.as_bytes())) {
-            self.at += literal.len();
+        if let Some((_, value)) = choices.iter().find(|(literal, _)| self.eat_literal(literal)) {
             return Some(*value);
         }
         let text = self.string()?;
@@ -254,16 +253,11 @@ impl<'a> Parser<'a> {
     ) -> Option<()> {
         let mut index = 0;
         self.sequence(b'{', b'}', |p| {
-            let expected = usual
-                .get(index)
-                .filter(|e| p.s.as_bytes()[p.at..].starts_with(e.as_bytes()));
+            let expected = usual.get(index).filter(|e| p.eat_literal(e));
             index += 1;
             let name = match expected {
-                Some(e) => {
-                    p.at += e.len();
-                    // Between the quotes, before the colon.
-                    &e[1..e.len() - 2]
-                }
+                // Between the quotes, before the colon.
+                Some(e) => &e[1..e.len() - 2],
                 None => p.field_name()?,
             };
             member(p, name)
