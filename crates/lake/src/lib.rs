@@ -21,6 +21,7 @@ pub mod error;
 pub mod fetch;
 pub mod input;
 pub mod partition;
+mod repeated;
 pub mod replay;
 pub mod rows;
 pub mod schema;

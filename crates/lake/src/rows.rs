@@ -2,6 +2,8 @@
 //!
 //! The builders are reused across batches: appending a payload copies its strings straight
 //! from the (borrowed) decoded payload into the column buffers, with no per-row allocation.
+//! Strings that hold one value per payload (pool, identity, dataset, lineage) are copied once
+//! per payload, not once per row (see `repeated.rs`).
 
 use std::sync::Arc;
 
@@ -11,17 +13,18 @@ use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::ArrowError;
 use synclake_records::{Lineage, Payload, Position, SyncRecord};
 
-use crate::schema::{UTC, table_schema, timestamp_in_range};
+use crate::repeated::RepeatedColumn;
+use crate::schema::{UTC, batch_schema, timestamp_in_range};
 
 /// Column builders for the table's rows; [`RowsBuilder::finish`] yields a batch and resets.
 pub struct RowsBuilder {
-    pool: StringBuilder,
-    identity: StringBuilder,
-    dataset: StringBuilder,
-    dataset_op: StringBuilder,
+    pool: RepeatedColumn,
+    identity: RepeatedColumn,
+    dataset: RepeatedColumn,
+    dataset_op: RepeatedColumn,
     dataset_sync: Int64Builder,
     dataset_modified: TimestampMillisecondBuilder,
-    payload_type: StringBuilder,
+    payload_type: RepeatedColumn,
     key: StringBuilder,
     value: StringBuilder,
     op: StringBuilder,
@@ -29,8 +32,8 @@ pub struct RowsBuilder {
     modified: TimestampMillisecondBuilder,
     device_modified: TimestampMillisecondBuilder,
     extra: StringBuilder,
-    source: StringBuilder,
-    sequence: StringBuilder,
+    source: RepeatedColumn,
+    sequence: RepeatedColumn,
     sub_index: Int32Builder,
     arrival: TimestampMillisecondBuilder,
     rows: usize,
@@ -52,13 +55,13 @@ impl RowsBuilder {
     /// Empty builders.
     pub fn new() -> Self {
         RowsBuilder {
-            pool: StringBuilder::new(),
-            identity: StringBuilder::new(),
-            dataset: StringBuilder::new(),
-            dataset_op: StringBuilder::new(),
+            pool: RepeatedColumn::default(),
+            identity: RepeatedColumn::default(),
+            dataset: RepeatedColumn::default(),
+            dataset_op: RepeatedColumn::default(),
             dataset_sync: Int64Builder::new(),
             dataset_modified: ts(),
-            payload_type: StringBuilder::new(),
+            payload_type: RepeatedColumn::default(),
             key: StringBuilder::new(),
             value: StringBuilder::new(),
             op: StringBuilder::new(),
@@ -66,8 +69,8 @@ impl RowsBuilder {
             modified: ts(),
             device_modified: ts(),
             extra: StringBuilder::new(),
-            source: StringBuilder::new(),
-            sequence: StringBuilder::new(),
+            source: RepeatedColumn::default(),
+            sequence: RepeatedColumn::default(),
             sub_index: Int32Builder::new(),
             arrival: ts(),
             rows: 0,
@@ -112,18 +115,18 @@ impl RowsBuilder {
     }
 
     fn append_dataset(&mut self, p: &Payload<'_>, lineage: &Lineage<'_>, n: usize) {
-        self.pool.append_value_n(p.identity_pool_id.as_str(), n);
-        self.identity.append_value_n(p.identity_id.as_str(), n);
-        self.dataset.append_value_n(p.dataset_name.as_str(), n);
-        append_str_n(&mut self.dataset_op, p.operation.map(|o| o.as_str()), n);
+        self.pool.append_n(Some(p.identity_pool_id.as_str()), n);
+        self.identity.append_n(Some(p.identity_id.as_str()), n);
+        self.dataset.append_n(Some(p.dataset_name.as_str()), n);
+        self.dataset_op.append_n(p.operation.map(|o| o.as_str()), n);
         append_n(&mut self.dataset_sync, p.sync_count, n);
         append_n(&mut self.dataset_modified, timestamp_in_range(p.last_modified), n);
-        self.payload_type.append_value_n(p.payload_type.as_str(), n);
-        self.source.append_value_n(&lineage.source, n);
+        self.payload_type.append_n(Some(p.payload_type.as_str()), n);
+        self.source.append_n(Some(&lineage.source), n);
         match &lineage.position {
-            Position::Sequence(s) => self.sequence.append_value_n(s, n),
+            Position::Sequence(s) => self.sequence.append_n(Some(s), n),
             Position::Offset(o) | Position::Index(o) => {
-                self.sequence.append_value_n(itoa::Buffer::new().format(*o), n);
+                self.sequence.append_n(Some(itoa::Buffer::new().format(*o)), n);
             }
         }
         append_n(&mut self.arrival, lineage.arrival_ms, n);
@@ -219,20 +222,21 @@ impl RowsBuilder {
         self.extra.append_value(&self.scratch);
     }
 
-    /// The buffered rows as a batch of [`table_schema`]; the builders are left empty.
+    /// The buffered rows as a batch of [`batch_schema`] (written as the table schema); the
+    /// builders are left empty.
     pub fn finish(&mut self) -> Result<RecordBatch, ArrowError> {
         self.rows = 0;
         self.bytes = 0;
         RecordBatch::try_new(
-            table_schema(),
+            batch_schema(),
             vec![
-                take_str(&mut self.pool),
-                take_str(&mut self.identity),
-                take_str(&mut self.dataset),
-                take_str(&mut self.dataset_op),
+                self.pool.finish()?,
+                self.identity.finish()?,
+                self.dataset.finish()?,
+                self.dataset_op.finish()?,
                 Arc::new(self.dataset_sync.finish()),
                 Arc::new(self.dataset_modified.finish()),
-                take_str(&mut self.payload_type),
+                self.payload_type.finish()?,
                 take_str(&mut self.key),
                 take_str(&mut self.value),
                 take_str(&mut self.op),
@@ -240,20 +244,12 @@ impl RowsBuilder {
                 Arc::new(self.modified.finish()),
                 Arc::new(self.device_modified.finish()),
                 take_str(&mut self.extra),
-                take_str(&mut self.source),
-                take_str(&mut self.sequence),
+                self.source.finish()?,
+                self.sequence.finish()?,
                 Arc::new(self.sub_index.finish()),
                 Arc::new(self.arrival.finish()),
             ],
         )
-    }
-}
-
-/// Appends `value` (or null) `n` times.
-fn append_str_n(builder: &mut StringBuilder, value: Option<&str>, n: usize) {
-    match value {
-        Some(v) => builder.append_value_n(v, n),
-        None => builder.append_nulls(n),
     }
 }
 

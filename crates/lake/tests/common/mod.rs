@@ -104,6 +104,8 @@ pub fn read_table(root: &Path) -> Vec<Row> {
             .map(|p| p.to_string_lossy().into_owned())
             .unwrap_or_default();
         for b in read_batches(&path) {
+            // Columns built as dictionaries (one value per payload) are stored as strings.
+            assert_eq!(b.schema(), synclake_lake::schema::table_schema(), "{}", path.display());
             let sub = b.column_by_name("sub_index").unwrap().as_primitive::<Int32Type>();
             for i in 0..b.num_rows() {
                 rows.push(Row {
