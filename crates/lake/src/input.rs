@@ -331,8 +331,11 @@ pub fn read_lines(
     let mut skipping = mid_file;
     let mut filled = 0usize;
     loop {
-        let (n, failed) = fill(&mut reader, &mut buf[filled..]);
-        let eof = filled + n < buf.len();
+        // At most `chunk_bytes` more: a chunk small enough to stay in cache from the copy
+        // out of the page cache to the parse.
+        let want = (filled + chunk_bytes).min(buf.len());
+        let (n, failed) = fill(&mut reader, &mut buf[filled..want]);
+        let eof = filled + n < want;
         filled += n;
         let mut pos = 0usize;
         while let Some(nl) = memchr::memchr(b'\n', &buf[pos..filled]) {

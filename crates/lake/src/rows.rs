@@ -13,18 +13,15 @@ use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::ArrowError;
 use synclake_records::{Lineage, Payload, Position, SyncRecord};
 
-use crate::repeated::RepeatedColumn;
+use crate::repeated::{PayloadColumns, PayloadValues};
 use crate::schema::{UTC, batch_schema, timestamp_in_range};
 
 /// Column builders for the table's rows; [`RowsBuilder::finish`] yields a batch and resets.
 pub struct RowsBuilder {
-    pool: RepeatedColumn,
-    identity: RepeatedColumn,
-    dataset: RepeatedColumn,
-    dataset_op: RepeatedColumn,
+    /// Pool, identity, dataset, operation, payload type, source, sequence.
+    per_payload: PayloadColumns,
     dataset_sync: Int64Builder,
     dataset_modified: TimestampMillisecondBuilder,
-    payload_type: RepeatedColumn,
     key: StringBuilder,
     value: StringBuilder,
     op: StringBuilder,
@@ -32,8 +29,6 @@ pub struct RowsBuilder {
     modified: TimestampMillisecondBuilder,
     device_modified: TimestampMillisecondBuilder,
     extra: StringBuilder,
-    source: RepeatedColumn,
-    sequence: RepeatedColumn,
     sub_index: Int32Builder,
     arrival: TimestampMillisecondBuilder,
     rows: usize,
@@ -55,13 +50,9 @@ impl RowsBuilder {
     /// Empty builders.
     pub fn new() -> Self {
         RowsBuilder {
-            pool: RepeatedColumn::default(),
-            identity: RepeatedColumn::default(),
-            dataset: RepeatedColumn::default(),
-            dataset_op: RepeatedColumn::default(),
+            per_payload: PayloadColumns::default(),
             dataset_sync: Int64Builder::new(),
             dataset_modified: ts(),
-            payload_type: RepeatedColumn::default(),
             key: StringBuilder::new(),
             value: StringBuilder::new(),
             op: StringBuilder::new(),
@@ -69,8 +60,6 @@ impl RowsBuilder {
             modified: ts(),
             device_modified: ts(),
             extra: StringBuilder::new(),
-            source: RepeatedColumn::default(),
-            sequence: RepeatedColumn::default(),
             sub_index: Int32Builder::new(),
             arrival: ts(),
             rows: 0,
@@ -115,20 +104,23 @@ impl RowsBuilder {
     }
 
     fn append_dataset(&mut self, p: &Payload<'_>, lineage: &Lineage<'_>, n: usize) {
-        self.pool.append_n(Some(p.identity_pool_id.as_str()), n);
-        self.identity.append_n(Some(p.identity_id.as_str()), n);
-        self.dataset.append_n(Some(p.dataset_name.as_str()), n);
-        self.dataset_op.append_n(p.operation.map(|o| o.as_str()), n);
+        let mut offset = itoa::Buffer::new();
+        let sequence = match &lineage.position {
+            Position::Sequence(s) => s.as_ref(),
+            Position::Offset(o) | Position::Index(o) => offset.format(*o),
+        };
+        let values = PayloadValues {
+            pool: p.identity_pool_id.as_str(),
+            identity: p.identity_id.as_str(),
+            dataset: p.dataset_name.as_str(),
+            operation: p.operation.map(|o| o.as_str()),
+            payload_type: p.payload_type.as_str(),
+            source: &lineage.source,
+            sequence,
+        };
+        self.per_payload.append(&values, n);
         append_n(&mut self.dataset_sync, p.sync_count, n);
         append_n(&mut self.dataset_modified, timestamp_in_range(p.last_modified), n);
-        self.payload_type.append_n(Some(p.payload_type.as_str()), n);
-        self.source.append_n(Some(&lineage.source), n);
-        match &lineage.position {
-            Position::Sequence(s) => self.sequence.append_n(Some(s), n),
-            Position::Offset(o) | Position::Index(o) => {
-                self.sequence.append_n(Some(itoa::Buffer::new().format(*o)), n);
-            }
-        }
         append_n(&mut self.arrival, lineage.arrival_ms, n);
         self.bytes += n
             * (80
@@ -227,16 +219,17 @@ impl RowsBuilder {
     pub fn finish(&mut self) -> Result<RecordBatch, ArrowError> {
         self.rows = 0;
         self.bytes = 0;
+        let [pool, identity, dataset, operation, payload_type, source, sequence] = self.per_payload.finish()?;
         RecordBatch::try_new(
             batch_schema(),
             vec![
-                self.pool.finish()?,
-                self.identity.finish()?,
-                self.dataset.finish()?,
-                self.dataset_op.finish()?,
+                pool,
+                identity,
+                dataset,
+                operation,
                 Arc::new(self.dataset_sync.finish()),
                 Arc::new(self.dataset_modified.finish()),
-                self.payload_type.finish()?,
+                payload_type,
                 take_str(&mut self.key),
                 take_str(&mut self.value),
                 take_str(&mut self.op),
@@ -244,8 +237,8 @@ impl RowsBuilder {
                 Arc::new(self.modified.finish()),
                 Arc::new(self.device_modified.finish()),
                 take_str(&mut self.extra),
-                self.source.finish()?,
-                self.sequence.finish()?,
+                source,
+                sequence,
                 Arc::new(self.sub_index.finish()),
                 Arc::new(self.arrival.finish()),
             ],

@@ -132,6 +132,12 @@ fn values_round_trip_column_by_column_against_an_independent_parse() {
             assert_eq!(row.identity_pool_id, v["identityPoolId"].as_str().unwrap(), "{name}");
             assert_eq!(row.identity_id, v["identityId"].as_str().unwrap());
             assert_eq!(row.dataset_name, dataset.as_str().unwrap());
+            // Null, not an empty string, when the payload has no operation.
+            assert_eq!(
+                row.dataset_operation.as_deref(),
+                v.get("operation").and_then(|x| x.as_str()),
+                "{name}"
+            );
             assert_eq!(row.dataset_sync_count, v["syncCount"].as_i64());
             assert_eq!(row.dataset_last_modified, v["lastModifiedDate"].as_i64());
             assert_eq!(row.key.as_deref(), rec["key"].as_str());

@@ -59,6 +59,29 @@ const USUAL_RECORD: [&str; 6] = [
     "\"op\":",
 ];
 
+/// Whether two slices of the same length are equal, compared 8 bytes at a time in place: the
+/// literals compared here (field names, `null`, enum values) are 4 to 26 bytes long, where a
+/// call to `memcmp` costs more than the comparison.
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    if n < 8 {
+        return a.iter().zip(b).all(|(x, y)| x == y);
+    }
+    let word = |s: &[u8], at: usize| <[u8; 8]>::try_from(&s[at..at + 8]).map_or(0, u64::from_ne_bytes);
+    let mut at = 0;
+    while at + 8 <= n {
+        if word(a, at) != word(b, at) {
+            return false;
+        }
+        at += 8;
+    }
+    // The last 8 bytes, overlapping what was compared.
+    word(a, n - 8) == word(b, n - 8)
+}
+
 struct Parser<'a> {
     s: &'a str,
     at: usize,
@@ -85,7 +108,12 @@ impl<'a> Parser<'a> {
 
     /// Steps over `literal` if the input continues with it.
     fn eat_literal(&mut self, literal: &str) -> bool {
-        let found = self.s.as_bytes()[self.at..].starts_with(literal.as_bytes());
+        let literal = literal.as_bytes();
+        let found = self
+            .s
+            .as_bytes()
+            .get(self.at..self.at + literal.len())
+            .is_some_and(|here| same_bytes(here, literal));
         if found {
             self.at += literal.len();
         }
@@ -243,40 +271,47 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// Calls `member` for each `"name":value` of an object. `usual` lists the `"name":` of
-    /// each member in the order writers usually put them: a member where its entry says is
-    /// matched by one comparison, without searching for the end of its name.
+    /// Calls `member` for each `"name":value` of an object with the index in `fields` of its
+    /// name. `fields` lists the `"name":` of each member in the order writers usually put them:
+    /// a member where its entry says is matched by one comparison, without searching for the
+    /// end of its name; another is looked up in `fields`, then in `aliases`. An unknown name
+    /// makes the fast path give up.
     fn object(
         &mut self,
-        usual: &[&'static str],
-        mut member: impl FnMut(&mut Self, &'a str) -> Option<()>,
+        fields: &[&'static str],
+        aliases: &[(&'static str, usize)],
+        mut member: impl FnMut(&mut Self, usize) -> Option<()>,
     ) -> Option<()> {
-        let mut index = 0;
+        let mut position = 0;
         self.sequence(b'{', b'}', |p| {
-            let expected = usual.get(index).filter(|e| p.eat_literal(e));
-            index += 1;
-            let name = match expected {
+            let predicted = fields.get(position).is_some_and(|f| p.eat_literal(f));
+            let index = if predicted {
+                position
+            } else {
+                let name = p.field_name()?;
                 // Between the quotes, before the colon.
-                Some(e) => &e[1..e.len() - 2],
-                None => p.field_name()?,
+                (fields.iter().position(|f| &f[1..f.len() - 2] == name))
+                    .or_else(|| aliases.iter().find(|(a, _)| *a == name).map(|(_, i)| *i))?
             };
-            member(p, name)
+            position += 1;
+            member(p, index)
         })
     }
 
     fn payload(&mut self) -> Option<Payload<'a>> {
         let mut f = PayloadFields::default();
-        self.object(&USUAL_PAYLOAD, |p, name| match name {
-            "identityPoolId" => once(&mut f.pool, p.nullable(Self::string)?),
-            "identityId" => once(&mut f.identity, p.nullable(Self::string)?),
-            // A second spelling goes to `extra` on the full path.
-            "dataSetName" | "datasetName" => once(&mut f.dataset, p.nullable(Self::string)?),
-            "operation" => once(&mut f.operation, p.nullable(Self::operation)?),
-            "kinesisSyncRecords" => once(&mut f.records, p.nullable(Self::records)?),
-            "lastModifiedDate" => once(&mut f.last_modified, p.nullable(Self::integer)?),
-            "kinesisSyncRecordsURL" => once(&mut f.url, p.nullable(Self::string)?),
-            "payloadType" => once(&mut f.payload_type, p.nullable(Self::payload_type)?),
-            "syncCount" => once(&mut f.sync_count, p.nullable(Self::integer)?),
+        // Indices into USUAL_PAYLOAD; `datasetName` (AWS's sample) is `dataSetName`'s alias. A
+        // second spelling goes to `extra` on the full path.
+        self.object(&USUAL_PAYLOAD, &[("datasetName", 2)], |p, index| match index {
+            0 => once(&mut f.pool, p.nullable(Self::string)?),
+            1 => once(&mut f.identity, p.nullable(Self::string)?),
+            2 => once(&mut f.dataset, p.nullable(Self::string)?),
+            3 => once(&mut f.operation, p.nullable(Self::operation)?),
+            4 => once(&mut f.records, p.nullable(Self::records)?),
+            5 => once(&mut f.last_modified, p.nullable(Self::integer)?),
+            6 => once(&mut f.url, p.nullable(Self::string)?),
+            7 => once(&mut f.payload_type, p.nullable(Self::payload_type)?),
+            8 => once(&mut f.sync_count, p.nullable(Self::integer)?),
             _ => None,
         })?;
         f.finish(Extra::default()).ok()
@@ -297,13 +332,14 @@ impl<'a> Parser<'a> {
 
     fn record(&mut self) -> Option<SyncRecord<'a>> {
         let mut f = RecordFields::default();
-        self.object(&USUAL_RECORD, |p, name| match name {
-            "key" => once(&mut f.key, p.nullable(Self::string)?),
-            "value" => once(&mut f.value, p.nullable(Self::string)?),
-            "syncCount" => once(&mut f.sync_count, p.nullable(Self::integer)?),
-            "lastModifiedDate" => once(&mut f.last_modified, p.nullable(Self::integer)?),
-            "deviceLastModifiedDate" => once(&mut f.device_last_modified, p.nullable(Self::integer)?),
-            "op" => once(&mut f.op, p.nullable(Self::operation)?),
+        // Indices into USUAL_RECORD.
+        self.object(&USUAL_RECORD, &[], |p, index| match index {
+            0 => once(&mut f.key, p.nullable(Self::string)?),
+            1 => once(&mut f.value, p.nullable(Self::string)?),
+            2 => once(&mut f.sync_count, p.nullable(Self::integer)?),
+            3 => once(&mut f.last_modified, p.nullable(Self::integer)?),
+            4 => once(&mut f.device_last_modified, p.nullable(Self::integer)?),
+            5 => once(&mut f.op, p.nullable(Self::operation)?),
             _ => None,
         })?;
         f.finish(Extra::default()).ok()

@@ -4,7 +4,7 @@
 
 use proptest::prelude::*;
 
-use super::decode;
+use super::{decode, same_bytes};
 use crate::payload::decode_json;
 
 /// Panics unless the fast path gave up or agrees with serde_json.
@@ -312,4 +312,21 @@ fn the_usual_order_takes_the_fast_path() {
 fn the_generator_reaches_both_paths() {
     let taken = taken_of(payload(), 2000);
     assert!((300..1900).contains(&taken), "fast path took {taken} of 2000");
+}
+
+#[test]
+fn same_bytes_agrees_with_slice_equality_at_every_length_and_position() {
+    let base: Vec<u8> = (0..40u8).map(|i| b'a' + i % 26).collect();
+    for n in 0..=base.len() {
+        let a = &base[..n];
+        assert!(same_bytes(a, a), "length {n}");
+        for at in 0..n {
+            let mut b = a.to_vec();
+            b[at] ^= 0x20;
+            assert!(!same_bytes(a, &b), "length {n}, differing at {at}");
+        }
+        if n > 0 {
+            assert!(!same_bytes(a, &base[..n - 1]), "lengths {n} and {}", n - 1);
+        }
+    }
 }
