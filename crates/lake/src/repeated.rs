@@ -15,6 +15,20 @@ use arrow_array::{ArrayRef, DictionaryArray, Int32Array};
 use arrow_buffer::{NullBuffer, NullBufferBuilder, ScalarBuffer};
 use arrow_schema::ArrowError;
 
+use crate::schema::col;
+
+/// The per-payload columns, in the order [`PayloadColumns::finish`] returns them (the table's
+/// order); [`crate::schema::batch_schema`] types them as dictionaries.
+pub(crate) const COLUMNS: [&str; 7] = [
+    col::IDENTITY_POOL_ID,
+    col::IDENTITY_ID,
+    col::DATASET_NAME,
+    col::DATASET_OPERATION,
+    col::PAYLOAD_TYPE,
+    col::SOURCE,
+    col::SEQUENCE_NUMBER,
+];
+
 /// One payload's values of the per-payload columns.
 pub(crate) struct PayloadValues<'v> {
     pub pool: &'v str,
@@ -83,8 +97,8 @@ impl PayloadColumns {
         self.sequence.append_value(v.sequence);
     }
 
-    /// The columns so far, in table order (pool, identity, dataset, operation, payload type,
-    /// source, sequence), as dictionary arrays; the columns are left empty.
+    /// The columns so far, in the order of [`COLUMNS`], as dictionary arrays; the columns are
+    /// left empty.
     pub(crate) fn finish(&mut self) -> Result<[ArrayRef; 7], ArrowError> {
         let keys = ScalarBuffer::from(std::mem::take(&mut self.keys));
         let operation_nulls = self.operation_nulls.finish();

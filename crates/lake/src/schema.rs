@@ -73,25 +73,13 @@ pub fn table_schema() -> SchemaRef {
     TABLE.clone()
 }
 
-/// String columns holding one value per payload (or per input file): built as dictionary
-/// arrays, the value once per payload and a key per row (see [`batch_schema`]).
-pub const REPEATED_COLUMNS: &[&str] = &[
-    col::IDENTITY_POOL_ID,
-    col::IDENTITY_ID,
-    col::DATASET_NAME,
-    col::DATASET_OPERATION,
-    col::PAYLOAD_TYPE,
-    col::SOURCE,
-    col::SEQUENCE_NUMBER,
-];
-
 static BATCH: LazyLock<SchemaRef> = LazyLock::new(|| {
     let fields: Vec<Field> = TABLE
         .fields()
         .iter()
         .map(|f| {
             let mut f = f.as_ref().clone();
-            if REPEATED_COLUMNS.contains(&f.name().as_str()) {
+            if crate::repeated::COLUMNS.contains(&f.name().as_str()) {
                 f = f.with_data_type(DataType::Dictionary(
                     Box::new(DataType::Int32),
                     Box::new(DataType::Utf8),
@@ -104,7 +92,8 @@ static BATCH: LazyLock<SchemaRef> = LazyLock::new(|| {
 });
 
 /// The schema of the batches rows are built in: [`table_schema`], with the
-/// [`REPEATED_COLUMNS`] as `Dictionary(Int32, Utf8)`. The files are written with
+/// per-payload string columns (pool, identity, dataset name and operation, payload type,
+/// source, sequence) as `Dictionary(Int32, Utf8)`. The files are written with
 /// [`table_schema`]: the Parquet writer reads a dictionary column through its keys, so the
 /// stored column (and the Arrow schema kept in the file) is a plain string column.
 pub fn batch_schema() -> SchemaRef {
