@@ -20,6 +20,7 @@ pub mod dead_letter;
 pub mod error;
 pub mod fetch;
 pub mod input;
+mod op_column;
 pub mod partition;
 mod repeated;
 pub mod replay;

@@ -127,14 +127,14 @@ fn dictionary(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use arrow_array::Array;
     use arrow_array::cast::AsArray;
 
     use super::*;
 
     /// Each row's value, read through the keys.
-    fn strings(array: &ArrayRef) -> Vec<Option<String>> {
+    pub(crate) fn strings(array: &ArrayRef) -> Vec<Option<String>> {
         let dict = array.as_dictionary::<Int32Type>();
         let values = dict.values().as_string::<i32>();
         dict.keys()

@@ -13,6 +13,7 @@ use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::ArrowError;
 use synclake_records::{Lineage, Payload, Position, SyncRecord};
 
+use crate::op_column::OpColumn;
 use crate::repeated::{PayloadColumns, PayloadValues};
 use crate::schema::{UTC, batch_schema, timestamp_in_range};
 
@@ -24,7 +25,7 @@ pub struct RowsBuilder {
     dataset_modified: TimestampMillisecondBuilder,
     key: StringBuilder,
     value: StringBuilder,
-    op: StringBuilder,
+    op: OpColumn,
     sync: Int64Builder,
     modified: TimestampMillisecondBuilder,
     device_modified: TimestampMillisecondBuilder,
@@ -55,7 +56,7 @@ impl RowsBuilder {
             dataset_modified: ts(),
             key: StringBuilder::new(),
             value: StringBuilder::new(),
-            op: StringBuilder::new(),
+            op: OpColumn::new(),
             sync: Int64Builder::new(),
             modified: ts(),
             device_modified: ts(),
@@ -134,7 +135,7 @@ impl RowsBuilder {
         let Some(r) = r else {
             self.key.append_null();
             self.value.append_null();
-            self.op.append_null();
+            self.op.append(None);
             self.sync.append_null();
             self.modified.append_null();
             self.device_modified.append_null();
@@ -145,7 +146,7 @@ impl RowsBuilder {
         self.key.append_value(r.key.as_str());
         let value = r.value.as_ref().map(|v| v.as_str());
         self.value.append_option(value);
-        self.op.append_option(r.op.map(|o| o.as_str()));
+        self.op.append(r.op);
         self.sync.append_option(r.sync_count);
         self.modified.append_option(timestamp_in_range(r.last_modified));
         self.device_modified
@@ -232,7 +233,7 @@ impl RowsBuilder {
                 payload_type,
                 take_str(&mut self.key),
                 take_str(&mut self.value),
-                take_str(&mut self.op),
+                self.op.finish()?,
                 Arc::new(self.sync.finish()),
                 Arc::new(self.modified.finish()),
                 Arc::new(self.device_modified.finish()),

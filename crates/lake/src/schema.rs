@@ -79,7 +79,7 @@ static BATCH: LazyLock<SchemaRef> = LazyLock::new(|| {
         .iter()
         .map(|f| {
             let mut f = f.as_ref().clone();
-            if crate::repeated::COLUMNS.contains(&f.name().as_str()) {
+            if crate::repeated::COLUMNS.contains(&f.name().as_str()) || f.name() == col::OP {
                 f = f.with_data_type(DataType::Dictionary(
                     Box::new(DataType::Int32),
                     Box::new(DataType::Utf8),
@@ -93,19 +93,22 @@ static BATCH: LazyLock<SchemaRef> = LazyLock::new(|| {
 
 /// The schema of the batches rows are built in: [`table_schema`], with the
 /// per-payload string columns (pool, identity, dataset name and operation, payload type,
-/// source, sequence) as `Dictionary(Int32, Utf8)`. The files are written with
+/// source, sequence) and the record `op` as `Dictionary(Int32, Utf8)`. The files are written with
 /// [`table_schema`]: the Parquet writer reads a dictionary column through its keys, so the
 /// stored column (and the Arrow schema kept in the file) is a plain string column.
 pub fn batch_schema() -> SchemaRef {
     BATCH.clone()
 }
 
-/// Columns whose values repeat a lot (pools, dataset names, keys, enums): dictionary-encoded
-/// in Parquet. The others (identity ids — tens of thousands per file —, values, JSON,
-/// sequence numbers, timestamps) are plain: a dictionary there costs a hash lookup per row
-/// and overflows or rarely pays.
+/// Columns whose values repeat a lot (pools, identities, dataset names, keys, enums):
+/// dictionary-encoded in Parquet. Identity ids are many (thousands per file), but every
+/// record of a payload repeats its identity, and rows reach the writer as a dictionary array
+/// of one entry per payload, which the writer looks up once per payload, not per row. The
+/// others (values, JSON, sequence numbers, timestamps) are plain: a dictionary there would
+/// cost a lookup per row and overflow or rarely pay.
 pub const DICTIONARY_COLUMNS: &[&str] = &[
     col::IDENTITY_POOL_ID,
+    col::IDENTITY_ID,
     col::DATASET_NAME,
     col::DATASET_OPERATION,
     col::PAYLOAD_TYPE,
