@@ -1,7 +1,12 @@
 //! The string columns that hold one value per payload (pool, identity, dataset, operation,
-//! payload type, lineage): each value is stored once per payload, and every row holds the
-//! index of its payload, one key array shared by all of them, instead of the bytes being
-//! copied once per row.
+//! payload type, lineage), built as dictionaries instead of the bytes being copied once per
+//! row:
+//! - identity and sequence number, new with almost every payload: each value is stored once
+//!   per payload, and every row holds the index of its payload (one key array for both);
+//! - pool, dataset name, operation, payload type and source, which take a few values: each
+//!   distinct value is stored once per batch, found among the last few distinct values, and
+//!   every row holds its index. The Parquet writer then looks up a few values per batch
+//!   instead of one per payload.
 //!
 //! The columns come out as Arrow dictionary arrays. The file schema still says Utf8: the
 //! Parquet writer reads a dictionary array through its keys, so the files are the same as
@@ -41,31 +46,74 @@ pub(crate) struct PayloadValues<'v> {
     pub sequence: &'v str,
 }
 
-/// Values once per payload, a key (the payload's index) once per row.
-pub(crate) struct PayloadColumns {
+/// Distinct values of a [`FewValues`] column searched before a value is stored again. Pools,
+/// dataset names (a dataset's name is one of at most a few dozen an app uses), operations,
+/// payload types and sources are fewer; with more, a repeat is merely stored twice.
+const FEW: usize = 16;
+
+/// A per-payload column of few distinct values: each stored once, a key per row.
+#[derive(Default)]
+struct FewValues {
     keys: Vec<i32>,
-    pool: StringBuilder,
+    values: StringBuilder,
+}
+
+impl FewValues {
+    /// Appends `value` to the next `rows` rows.
+    fn append(&mut self, value: &str, rows: usize) {
+        let n = self.values.len();
+        let (offsets, bytes) = (self.values.offsets_slice(), self.values.values_slice());
+        let stored = |i: usize| &bytes[offsets[i] as usize..offsets[i + 1] as usize];
+        // The most recent first: consecutive payloads often share a value.
+        let found = (n.saturating_sub(FEW)..n)
+            .rev()
+            .find(|&i| stored(i) == value.as_bytes());
+        let key = found.unwrap_or_else(|| {
+            self.values.append_value(value);
+            n
+        });
+        self.keys.resize(self.keys.len() + rows, key_of(key));
+    }
+
+    fn finish(&mut self, nulls: Option<NullBuffer>) -> Result<ArrayRef, ArrowError> {
+        let keys = ScalarBuffer::from(std::mem::take(&mut self.keys));
+        dictionary(&keys, nulls, &mut self.values)
+    }
+}
+
+/// A key for index `i` of a batch's values. A batch is drained long before it holds 2^31
+/// payloads: the converter's row and byte limits end it at a few hundred thousand rows, and
+/// the string builders' own 32-bit offsets would overflow first.
+fn key_of(i: usize) -> i32 {
+    i32::try_from(i).expect("fewer than 2^31 payloads in a batch")
+}
+
+/// The per-payload columns of a batch.
+pub(crate) struct PayloadColumns {
+    /// Each row's payload index: the keys of `identity` and `sequence`.
+    payload_keys: Vec<i32>,
     identity: StringBuilder,
-    dataset: StringBuilder,
-    operation: StringBuilder,
-    operation_nulls: NullBufferBuilder,
-    payload_type: StringBuilder,
-    source: StringBuilder,
     sequence: StringBuilder,
+    pool: FewValues,
+    dataset: FewValues,
+    operation: FewValues,
+    operation_nulls: NullBufferBuilder,
+    payload_type: FewValues,
+    source: FewValues,
 }
 
 impl Default for PayloadColumns {
     fn default() -> Self {
         PayloadColumns {
-            keys: Vec::new(),
-            pool: StringBuilder::new(),
+            payload_keys: Vec::new(),
             identity: StringBuilder::new(),
-            dataset: StringBuilder::new(),
-            operation: StringBuilder::new(),
-            operation_nulls: NullBufferBuilder::new(0),
-            payload_type: StringBuilder::new(),
-            source: StringBuilder::new(),
             sequence: StringBuilder::new(),
+            pool: FewValues::default(),
+            dataset: FewValues::default(),
+            operation: FewValues::default(),
+            operation_nulls: NullBufferBuilder::new(0),
+            payload_type: FewValues::default(),
+            source: FewValues::default(),
         }
     }
 }
@@ -73,42 +121,34 @@ impl Default for PayloadColumns {
 impl PayloadColumns {
     /// Appends one payload's values to its next `rows` rows.
     pub(crate) fn append(&mut self, v: &PayloadValues<'_>, rows: usize) {
-        // A batch is drained long before it holds 2^31 payloads: the converter's row and
-        // byte limits end it at a few hundred thousand rows, and the string builders' own
-        // 32-bit offsets would overflow first.
-        let key = i32::try_from(self.pool.len()).expect("fewer than 2^31 payloads in a batch");
-        self.keys.resize(self.keys.len() + rows, key);
-        self.pool.append_value(v.pool);
+        let key = key_of(self.identity.len());
+        self.payload_keys.resize(self.payload_keys.len() + rows, key);
         self.identity.append_value(v.identity);
-        self.dataset.append_value(v.dataset);
-        match v.operation {
-            Some(op) => {
-                self.operation.append_value(op);
-                self.operation_nulls.append_n_non_nulls(rows);
-            }
-            None => {
-                // Never read: the rows' keys are null.
-                self.operation.append_value("");
-                self.operation_nulls.append_n_nulls(rows);
-            }
-        }
-        self.payload_type.append_value(v.payload_type);
-        self.source.append_value(v.source);
         self.sequence.append_value(v.sequence);
+        self.pool.append(v.pool, rows);
+        self.dataset.append(v.dataset, rows);
+        match v.operation {
+            Some(_) => self.operation_nulls.append_n_non_nulls(rows),
+            None => self.operation_nulls.append_n_nulls(rows),
+        }
+        // A missing operation's rows are null; their key points at "", never read.
+        self.operation.append(v.operation.unwrap_or_default(), rows);
+        self.payload_type.append(v.payload_type, rows);
+        self.source.append(v.source, rows);
     }
 
     /// The columns so far, in the order of [`COLUMNS`], as dictionary arrays; the columns are
     /// left empty.
     pub(crate) fn finish(&mut self) -> Result<[ArrayRef; 7], ArrowError> {
-        let keys = ScalarBuffer::from(std::mem::take(&mut self.keys));
+        let keys = ScalarBuffer::from(std::mem::take(&mut self.payload_keys));
         let operation_nulls = self.operation_nulls.finish();
         Ok([
-            dictionary(&keys, None, &mut self.pool)?,
+            self.pool.finish(None)?,
             dictionary(&keys, None, &mut self.identity)?,
-            dictionary(&keys, None, &mut self.dataset)?,
-            dictionary(&keys, operation_nulls, &mut self.operation)?,
-            dictionary(&keys, None, &mut self.payload_type)?,
-            dictionary(&keys, None, &mut self.source)?,
+            self.dataset.finish(None)?,
+            self.operation.finish(operation_nulls)?,
+            self.payload_type.finish(None)?,
+            self.source.finish(None)?,
             dictionary(&keys, None, &mut self.sequence)?,
         ])
     }
@@ -190,6 +230,37 @@ pub(crate) mod tests {
         let [_, identity, _, operation, ..] = cols.finish()?;
         assert_eq!(strings(&identity), owned(&[Some("y")]));
         assert_eq!(strings(&operation), owned(&[Some("replace")]));
+        Ok(())
+    }
+
+    #[test]
+    fn few_valued_columns_store_each_value_once_however_they_interleave() -> Result<(), ArrowError> {
+        let mut cols = PayloadColumns::default();
+        let pools: Vec<String> = (0..FEW + 4).map(|i| format!("pool-{i}")).collect();
+        // Two pools taking turns, then more distinct pools than are searched, then the first
+        // again: every row reads its own pool whichever way it was stored.
+        let order: Vec<&str> = ["pool-0", "pool-1", "pool-0", "pool-1"]
+            .into_iter()
+            .chain(pools.iter().map(String::as_str))
+            .chain(["pool-0"])
+            .collect();
+        for pool in &order {
+            cols.append(
+                &PayloadValues {
+                    pool,
+                    ..payload("id", Some("replace"))
+                },
+                2,
+            );
+        }
+        let [pool, _, dataset, _, payload_type, source, _] = cols.finish()?;
+        let expected: Vec<Option<&str>> = order.iter().flat_map(|p| [Some(*p); 2]).collect();
+        assert_eq!(strings(&pool), owned(&expected));
+        let stored = |a: &ArrayRef| a.as_any_dictionary().values().len();
+        // pool-0 and pool-1 once, pool-2 .. pool-19 once each, and pool-0 a second time: by
+        // the end it is no longer among the last FEW values searched.
+        assert_eq!(stored(&pool), 2 + (FEW + 2) + 1);
+        assert_eq!((stored(&dataset), stored(&payload_type), stored(&source)), (1, 1, 1));
         Ok(())
     }
 }
