@@ -10,9 +10,9 @@
 //!
 //! Why it is faster: the end of a string is found 8 bytes at a time for short strings and by
 //! a SIMD search for `"` or `\` for long ones (control characters, which JSON forbids inside
-//! strings, are ruled out once for the whole input); integers are read 8 digits at a time;
-//! field names in the usual order are matched by one comparison each (see `swar.rs`); and
-//! there is no per-field visitor machinery.
+//! strings, are ruled out once for the whole input); field names in the usual order are
+//! matched by one comparison each (see `swar.rs`); and there is no per-field visitor
+//! machinery.
 
 use std::borrow::Cow;
 
@@ -189,7 +189,15 @@ impl<'a> Parser<'a> {
         let bytes = self.s.as_bytes();
         let negative = self.peek()? == b'-';
         let start = self.at + usize::from(negative);
-        let (magnitude, end) = swar::digits(bytes, start, MAX_DIGITS)?;
+        let mut end = start;
+        let mut magnitude = 0i64;
+        while let Some(&d) = bytes.get(end).filter(|d| d.is_ascii_digit()) {
+            if end - start == MAX_DIGITS {
+                return None;
+            }
+            magnitude = magnitude * 10 + i64::from(d - b'0');
+            end += 1;
+        }
         let digits = end - start;
         if digits == 0 || (bytes[start] == b'0' && (digits > 1 || negative)) {
             return None;
