@@ -1,5 +1,6 @@
-//! The record `op` column: one of two values on every row, built as a dictionary array over
-//! one fixed dictionary, so a row costs a key and no string bytes.
+//! The operation columns (the record's `op` and the payload's `dataset_operation`): one of two
+//! values on every row, built as a dictionary array over one fixed dictionary, so a row costs
+//! a key and no string bytes.
 //!
 //! The Parquet writer encodes a dictionary array by looking each dictionary entry up once per
 //! column chunk and each row by its key; the stored column (a dictionary-encoded string
@@ -7,11 +8,12 @@
 
 use std::sync::{Arc, LazyLock};
 
-use arrow_array::types::Int32Type;
-use arrow_array::{ArrayRef, DictionaryArray, Int32Array, StringArray};
-use arrow_buffer::{NullBufferBuilder, ScalarBuffer};
+use arrow_array::{ArrayRef, StringArray};
+use arrow_buffer::NullBufferBuilder;
 use arrow_schema::ArrowError;
 use synclake_records::Operation;
+
+use crate::repeated::dictionary;
 
 /// The dictionary: each operation's spelling at the index of its key. One array shared by
 /// every batch, so the writer knows it again and looks its entries up once per column chunk.
@@ -46,25 +48,26 @@ impl OpColumn {
 
     /// Appends one row's operation.
     pub(crate) fn append(&mut self, op: Option<Operation>) {
+        self.append_n(op, 1);
+    }
+
+    /// Appends `op` to the next `rows` rows.
+    pub(crate) fn append_n(&mut self, op: Option<Operation>, rows: usize) {
+        // A null row's key is never read.
+        self.keys.resize(self.keys.len() + rows, op.map_or(0, key));
         match op {
-            Some(op) => {
-                self.keys.push(key(op));
-                self.nulls.append_non_null();
-            }
-            None => {
-                self.keys.push(0);
-                self.nulls.append_null();
-            }
+            Some(_) => self.nulls.append_n_non_nulls(rows),
+            None => self.nulls.append_n_nulls(rows),
         }
     }
 
     /// The rows so far as a dictionary array; the column is left empty.
     pub(crate) fn finish(&mut self) -> Result<ArrayRef, ArrowError> {
-        let keys = Int32Array::new(ScalarBuffer::from(std::mem::take(&mut self.keys)), self.nulls.finish());
-        Ok(Arc::new(DictionaryArray::<Int32Type>::try_new(
-            keys,
+        dictionary(
+            std::mem::take(&mut self.keys).into(),
+            self.nulls.finish(),
             DICTIONARY.clone(),
-        )?))
+        )
     }
 }
 

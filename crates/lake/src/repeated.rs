@@ -3,10 +3,11 @@
 //! row:
 //! - identity and sequence number, new with almost every payload: each value is stored once
 //!   per payload, and every row holds the index of its payload (one key array for both);
-//! - pool, dataset name, operation, payload type and source, which take a few values: each
-//!   distinct value is stored once per batch, found among the last few distinct values, and
-//!   every row holds its index. The Parquet writer then looks up a few values per batch
-//!   instead of one per payload.
+//! - pool, dataset name, payload type and source, which take a few values: each distinct
+//!   value is stored once per batch, found among the last few distinct values, and every row
+//!   holds its index. The Parquet writer then looks up a few values per batch instead of one
+//!   per payload;
+//! - the dataset operation, over the fixed dictionary of [`OpColumn`].
 //!
 //! The columns come out as Arrow dictionary arrays. The file schema still says Utf8: the
 //! Parquet writer reads a dictionary array through its keys, so the files are the same as
@@ -17,9 +18,11 @@ use std::sync::Arc;
 use arrow_array::builder::{ArrayBuilder, StringBuilder};
 use arrow_array::types::Int32Type;
 use arrow_array::{ArrayRef, DictionaryArray, Int32Array};
-use arrow_buffer::{NullBuffer, NullBufferBuilder, ScalarBuffer};
+use arrow_buffer::{NullBuffer, ScalarBuffer};
 use arrow_schema::ArrowError;
+use synclake_records::Operation;
 
+use crate::op_column::OpColumn;
 use crate::schema::col;
 
 /// The per-payload columns, in the order [`PayloadColumns::finish`] returns them (the table's
@@ -40,15 +43,15 @@ pub(crate) struct PayloadValues<'v> {
     pub identity: &'v str,
     pub dataset: &'v str,
     /// The dataset operation, which may be missing (the only nullable one).
-    pub operation: Option<&'v str>,
+    pub operation: Option<Operation>,
     pub payload_type: &'v str,
     pub source: &'v str,
     pub sequence: &'v str,
 }
 
 /// Distinct values of a [`FewValues`] column searched before a value is stored again. Pools,
-/// dataset names (a dataset's name is one of at most a few dozen an app uses), operations,
-/// payload types and sources are fewer; with more, a repeat is merely stored twice.
+/// dataset names (a dataset's name is one of at most a few dozen an app uses), payload types
+/// and sources are fewer; with more, a repeat is merely stored twice.
 const FEW: usize = 16;
 
 /// A per-payload column of few distinct values: each stored once, a key per row.
@@ -75,9 +78,12 @@ impl FewValues {
         self.keys.resize(self.keys.len() + rows, key_of(key));
     }
 
-    fn finish(&mut self, nulls: Option<NullBuffer>) -> Result<ArrayRef, ArrowError> {
-        let keys = ScalarBuffer::from(std::mem::take(&mut self.keys));
-        dictionary(&keys, nulls, &mut self.values)
+    fn finish(&mut self) -> Result<ArrayRef, ArrowError> {
+        dictionary(
+            std::mem::take(&mut self.keys).into(),
+            None,
+            Arc::new(self.values.finish()),
+        )
     }
 }
 
@@ -96,8 +102,7 @@ pub(crate) struct PayloadColumns {
     sequence: StringBuilder,
     pool: FewValues,
     dataset: FewValues,
-    operation: FewValues,
-    operation_nulls: NullBufferBuilder,
+    operation: OpColumn,
     payload_type: FewValues,
     source: FewValues,
 }
@@ -110,8 +115,7 @@ impl Default for PayloadColumns {
             sequence: StringBuilder::new(),
             pool: FewValues::default(),
             dataset: FewValues::default(),
-            operation: FewValues::default(),
-            operation_nulls: NullBufferBuilder::new(0),
+            operation: OpColumn::new(),
             payload_type: FewValues::default(),
             source: FewValues::default(),
         }
@@ -127,12 +131,7 @@ impl PayloadColumns {
         self.sequence.append_value(v.sequence);
         self.pool.append(v.pool, rows);
         self.dataset.append(v.dataset, rows);
-        match v.operation {
-            Some(_) => self.operation_nulls.append_n_non_nulls(rows),
-            None => self.operation_nulls.append_n_nulls(rows),
-        }
-        // A missing operation's rows are null; their key points at "", never read.
-        self.operation.append(v.operation.unwrap_or_default(), rows);
+        self.operation.append_n(v.operation, rows);
         self.payload_type.append(v.payload_type, rows);
         self.source.append(v.source, rows);
     }
@@ -141,29 +140,26 @@ impl PayloadColumns {
     /// left empty.
     pub(crate) fn finish(&mut self) -> Result<[ArrayRef; 7], ArrowError> {
         let keys = ScalarBuffer::from(std::mem::take(&mut self.payload_keys));
-        let operation_nulls = self.operation_nulls.finish();
         Ok([
-            self.pool.finish(None)?,
-            dictionary(&keys, None, &mut self.identity)?,
-            self.dataset.finish(None)?,
-            self.operation.finish(operation_nulls)?,
-            self.payload_type.finish(None)?,
-            self.source.finish(None)?,
-            dictionary(&keys, None, &mut self.sequence)?,
+            self.pool.finish()?,
+            dictionary(keys.clone(), None, Arc::new(self.identity.finish()))?,
+            self.dataset.finish()?,
+            self.operation.finish()?,
+            self.payload_type.finish()?,
+            self.source.finish()?,
+            dictionary(keys, None, Arc::new(self.sequence.finish()))?,
         ])
     }
 }
 
-fn dictionary(
-    keys: &ScalarBuffer<i32>,
+/// A dictionary array of `keys` (null where `nulls` says) into `values`.
+pub(crate) fn dictionary(
+    keys: ScalarBuffer<i32>,
     nulls: Option<NullBuffer>,
-    values: &mut StringBuilder,
+    values: ArrayRef,
 ) -> Result<ArrayRef, ArrowError> {
-    let keys = Int32Array::new(keys.clone(), nulls);
-    Ok(Arc::new(DictionaryArray::<Int32Type>::try_new(
-        keys,
-        Arc::new(values.finish()),
-    )?))
+    let keys = Int32Array::new(keys, nulls);
+    Ok(Arc::new(DictionaryArray::<Int32Type>::try_new(keys, values)?))
 }
 
 #[cfg(test)]
@@ -183,7 +179,7 @@ pub(crate) mod tests {
             .collect()
     }
 
-    fn payload<'v>(name: &'v str, operation: Option<&'v str>) -> PayloadValues<'v> {
+    fn payload(name: &str, operation: Option<Operation>) -> PayloadValues<'_> {
         PayloadValues {
             pool: "pool",
             identity: name,
@@ -202,9 +198,9 @@ pub(crate) mod tests {
     #[test]
     fn every_row_reads_its_payloads_values() -> Result<(), ArrowError> {
         let mut cols = PayloadColumns::default();
-        cols.append(&payload("a", Some("replace")), 2);
+        cols.append(&payload("a", Some(Operation::Replace)), 2);
         cols.append(&payload("b", None), 3);
-        cols.append(&payload("c", Some("remove")), 1);
+        cols.append(&payload("c", Some(Operation::Remove)), 1);
         let [pool, identity, _, operation, payload_type, _, sequence] = cols.finish()?;
         assert_eq!(pool.len(), 6);
         let ids = [Some("a"), Some("a"), Some("b"), Some("b"), Some("b"), Some("c")];
@@ -226,7 +222,7 @@ pub(crate) mod tests {
         assert!(cols.finish()?.iter().all(|c| c.len() == 4));
         assert!(cols.finish()?.iter().all(|c| c.is_empty()));
         // Keys start again from 0: the next batch does not point into the last one.
-        cols.append(&payload("y", Some("replace")), 1);
+        cols.append(&payload("y", Some(Operation::Replace)), 1);
         let [_, identity, _, operation, ..] = cols.finish()?;
         assert_eq!(strings(&identity), owned(&[Some("y")]));
         assert_eq!(strings(&operation), owned(&[Some("replace")]));
@@ -248,7 +244,7 @@ pub(crate) mod tests {
             cols.append(
                 &PayloadValues {
                     pool,
-                    ..payload("id", Some("replace"))
+                    ..payload("id", Some(Operation::Replace))
                 },
                 2,
             );

@@ -114,7 +114,7 @@ impl RowsBuilder {
             pool: p.identity_pool_id.as_str(),
             identity: p.identity_id.as_str(),
             dataset: p.dataset_name.as_str(),
-            operation: p.operation.map(|o| o.as_str()),
+            operation: p.operation,
             payload_type: p.payload_type.as_str(),
             source: &lineage.source,
             sequence,
