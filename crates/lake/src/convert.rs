@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use arrow_array::RecordBatch;
 use bytes::Bytes;
 use synclake_records::{
-    DecodeError, Payload, PayloadType, SourceRecord, decode_payload, decode_records_body, validate,
+    DecodeBuffers, DecodeError, Payload, PayloadType, SourceRecord, decode_payload, decode_records_body, validate,
 };
 
 use crate::dead_letter::{DeadLetters, Stage};
@@ -61,7 +61,10 @@ pub enum Step {
 /// Turns source records into per-partition row batches and dead letters.
 pub struct Converter {
     partitions: PartitionRenderer,
-    builders: HashMap<String, RowsBuilder>,
+    /// Each payload is decoded into the allocations of the one before.
+    buffers: DecodeBuffers,
+    /// Rows per partition (looked up once per payload: a fast hasher, not SipHash).
+    builders: HashMap<String, RowsBuilder, ahash::RandomState>,
     scratch: String,
     /// Whether the last record pushed became rows (in the partition held by `scratch`).
     last_appended: bool,
@@ -78,7 +81,8 @@ impl Converter {
     pub fn new(spec: PartitionSpec) -> Self {
         Converter {
             partitions: PartitionRenderer::new(spec),
-            builders: HashMap::new(),
+            buffers: DecodeBuffers::default(),
+            builders: HashMap::default(),
             scratch: String::new(),
             last_appended: false,
             dead: DeadLetters::default(),
@@ -106,7 +110,7 @@ impl Converter {
     /// Decodes one source record into rows (or a dead letter).
     pub fn push(&mut self, record: &SourceRecord<'_>) -> Step {
         self.last_appended = false;
-        match decode_payload(&record.data) {
+        match self.buffers.decode(&record.data) {
             Ok(payload) if payload.payload_type == PayloadType::S3Url => match &payload.records_url {
                 Some(url) => Step::NeedsFetch(url.as_str().to_owned()),
                 None => {
@@ -116,6 +120,7 @@ impl Converter {
             },
             Ok(payload) => {
                 self.append(&payload, &[], record);
+                self.buffers.recycle(payload);
                 Step::Done
             }
             Err(e) => {

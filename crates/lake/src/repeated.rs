@@ -57,7 +57,12 @@ const FEW: usize = 16;
 /// A per-payload column of few distinct values: each stored once, a key per row.
 #[derive(Default)]
 struct FewValues {
+    /// Each row's key, once a second value has come; until then every row's key is 0 and
+    /// only `rows` counts them (pool, payload type and source rarely take a second value).
     keys: Vec<i32>,
+    /// Whether `keys` holds a key for every row.
+    spread: bool,
+    rows: usize,
     values: StringBuilder,
 }
 
@@ -75,15 +80,24 @@ impl FewValues {
             self.values.append_value(value);
             n
         });
-        self.keys.resize(self.keys.len() + rows, key_of(key));
+        if key != 0 && !self.spread {
+            self.keys.resize(self.rows, 0);
+            self.spread = true;
+        }
+        if self.spread {
+            self.keys.resize(self.rows + rows, key_of(key));
+        }
+        self.rows += rows;
     }
 
     fn finish(&mut self) -> Result<ArrayRef, ArrowError> {
-        dictionary(
-            std::mem::take(&mut self.keys).into(),
-            None,
-            Arc::new(self.values.finish()),
-        )
+        let keys = if std::mem::take(&mut self.spread) {
+            std::mem::take(&mut self.keys)
+        } else {
+            vec![0; self.rows]
+        };
+        self.rows = 0;
+        dictionary(keys.into(), None, Arc::new(self.values.finish()))
     }
 }
 

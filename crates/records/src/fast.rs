@@ -16,6 +16,7 @@
 
 use std::borrow::Cow;
 
+use crate::buffers::DecodeBuffers;
 use crate::payload::{Extra, Operation, Payload, PayloadFields, PayloadType, RecordFields, SyncRecord};
 use crate::text::Text;
 
@@ -23,13 +24,18 @@ mod swar;
 use swar::same_bytes;
 
 /// Decodes `text` (valid UTF-8) if it is compact JSON of known fields only; `None` otherwise.
-pub(crate) fn decode(text: &str) -> Option<Payload<'_>> {
+/// The records vector and unescaped strings come from `buffers`.
+pub(crate) fn decode<'a>(text: &'a str, buffers: &mut DecodeBuffers) -> Option<Payload<'a>> {
     // JSON forbids raw control characters inside strings, and compact JSON has none between
     // tokens: one vectorised pass rules them out, so strings end at the next `"` or `\`.
     if text.bytes().fold(false, |seen, b| seen | (b < 0x20)) {
         return None;
     }
-    let mut p = Parser { s: text, at: 0 };
+    let mut p = Parser {
+        s: text,
+        at: 0,
+        buffers,
+    };
     let payload = p.payload()?;
     (p.at == text.len()).then_some(payload)
 }
@@ -66,9 +72,10 @@ const USUAL_RECORD: [&str; 6] = [
     "\"op\":",
 ];
 
-struct Parser<'a> {
+struct Parser<'a, 'b> {
     s: &'a str,
     at: usize,
+    buffers: &'b mut DecodeBuffers,
 }
 
 /// A field seen at most once: a second occurrence makes the fast path give up (serde_json
@@ -81,7 +88,7 @@ fn once<T>(slot: &mut Option<T>, value: T) -> Option<()> {
     Some(())
 }
 
-impl<'a> Parser<'a> {
+impl<'a> Parser<'a, '_> {
     fn peek(&self) -> Option<u8> {
         self.s.as_bytes().get(self.at).copied()
     }
@@ -126,7 +133,8 @@ impl<'a> Parser<'a> {
         }
         // Room for the rest of a typical value, so that unescaping it does not grow the string
         // realloc by realloc (3% of replay's instructions when it started at the first escape).
-        let mut owned = String::with_capacity((bytes.len() - start).min(next - start + ESCAPED_ROOM));
+        let mut owned = self.buffers.string();
+        owned.reserve((bytes.len() - start).min(next - start + ESCAPED_ROOM));
         let mut from = start;
         loop {
             owned.push_str(&self.s[from..next]);
@@ -302,7 +310,7 @@ impl<'a> Parser<'a> {
     }
 
     fn records(&mut self) -> Option<Vec<SyncRecord<'a>>> {
-        let mut records = Vec::new();
+        let mut records = self.buffers.records();
         self.sequence(b'[', b']', |p| {
             if records.is_empty() {
                 // Most payloads carry a few records: one allocation instead of growing.

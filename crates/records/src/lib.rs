@@ -4,10 +4,12 @@
 //! - [`envelope`]: the envelopes payloads arrive in (Lambda Kinesis events, `get-records`
 //!   output, JSON Lines) and the [`SourceRecord`] (bytes + lineage) every way in produces;
 //! - [`payload`]: the typed, borrowing decoder of one payload and of an S3Url body;
+//! - [`buffers`]: allocations reused from one payload to the next;
 //! - [`validate`]: identifier and limit checks, reported separately so they never drop data;
 //! - [`text`]: the borrowed-when-possible string type the decoders use;
 //! - [`error`]: why something could not be decoded.
 
+pub mod buffers;
 pub mod envelope;
 pub mod error;
 mod fast;
@@ -15,6 +17,7 @@ pub mod payload;
 pub mod text;
 pub mod validate;
 
+pub use buffers::DecodeBuffers;
 pub use envelope::{InputFormat, Lineage, Position, SourceRecord, detect_format};
 pub use error::DecodeError;
 pub use payload::{Extra, Operation, Payload, PayloadType, SyncRecord, decode_payload, decode_records_body};

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
+use crate::buffers::DecodeBuffers;
 use crate::error::DecodeError;
 use crate::text::Text;
 
@@ -142,9 +143,16 @@ pub struct Payload<'a> {
 ///
 /// Compact payloads of known fields take a fast path (see `fast.rs`); anything else, and every
 /// error, goes through serde_json, so both give the same payload and the same errors.
+///
+/// A caller decoding many payloads saves allocations with [`crate::DecodeBuffers`].
 pub fn decode_payload(data: &[u8]) -> Result<Payload<'_>, DecodeError> {
+    decode_with(data, &mut DecodeBuffers::default())
+}
+
+/// [`decode_payload`], allocating from `buffers`.
+pub(crate) fn decode_with<'a>(data: &'a [u8], buffers: &mut DecodeBuffers) -> Result<Payload<'a>, DecodeError> {
     let text = utf8(data)?;
-    let payload = match crate::fast::decode(text) {
+    let payload = match crate::fast::decode(text, buffers) {
         Some(payload) => payload,
         None => decode_json(text)?,
     };
