@@ -111,13 +111,17 @@ impl Converter {
     pub fn push(&mut self, record: &SourceRecord<'_>) -> Step {
         self.last_appended = false;
         match self.buffers.decode(&record.data) {
-            Ok(payload) if payload.payload_type == PayloadType::S3Url => match &payload.records_url {
-                Some(url) => Step::NeedsFetch(url.as_str().to_owned()),
-                None => {
-                    self.dead_letter(record, Stage::Decode, &DecodeError::S3UrlMissing);
-                    Step::Done
+            Ok(payload) if payload.payload_type == PayloadType::S3Url => {
+                let url = payload.records_url.as_ref().map(|u| u.as_str().to_owned());
+                self.buffers.recycle(payload);
+                match url {
+                    Some(url) => Step::NeedsFetch(url),
+                    None => {
+                        self.dead_letter(record, Stage::Decode, &DecodeError::S3UrlMissing);
+                        Step::Done
+                    }
                 }
-            },
+            }
             Ok(payload) => {
                 self.append(&payload, &[], record);
                 self.buffers.recycle(payload);

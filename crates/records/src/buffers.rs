@@ -17,6 +17,10 @@ const MAX_STRINGS: usize = 64;
 /// Largest spare string kept, in bytes of capacity: a rare huge value is not held on to.
 const MAX_STRING_CAPACITY: usize = 64 * 1024;
 
+/// Largest records vector kept, in records: the service's limit per dataset. A forged payload
+/// of a million records is decoded, but its vector is not held on to.
+const MAX_RECORDS_CAPACITY: usize = crate::validate::MAX_RECORDS;
+
 /// Spare allocations for [`DecodeBuffers::decode`]; see the module documentation.
 #[derive(Default)]
 pub struct DecodeBuffers {
@@ -43,7 +47,7 @@ impl DecodeBuffers {
                 self.keep(std::mem::take(value));
             }
         }
-        if records.capacity() > self.records.capacity() {
+        if records.capacity() > self.records.capacity() && records.capacity() <= MAX_RECORDS_CAPACITY {
             self.records = empty_with_lifetime(records);
         }
     }
@@ -111,6 +115,15 @@ mod tests {
     #[test]
     fn spares_stay_bounded() {
         let mut buffers = DecodeBuffers::default();
+        let many = format!(
+            r#"{{"identityPoolId":"p:1","identityId":"i:2","dataSetName":"d","kinesisSyncRecords":[{}]}}"#,
+            vec![r#"{"key":"k"}"#; MAX_RECORDS_CAPACITY + 1].join(",")
+        );
+        let payload = buffers.decode(many.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(payload.records.len(), MAX_RECORDS_CAPACITY + 1);
+        buffers.recycle(payload);
+        assert_eq!(buffers.records.capacity(), 0, "a vector beyond the limit is not kept");
+
         buffers.keep(String::with_capacity(MAX_STRING_CAPACITY + 1));
         assert!(buffers.strings.is_empty(), "a huge string is not held on to");
         for _ in 0..MAX_STRINGS + 10 {

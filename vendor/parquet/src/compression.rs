@@ -232,9 +232,10 @@ mod snappy_codec {
         }
     }
 
-    /// synclake patch: the largest compression buffer [`SCRATCH`] keeps (a page's worth of
-    /// the largest pages the writers make, with room to spare).
-    const MAX_SCRATCH: usize = 8 * 1024 * 1024;
+    /// synclake patch: the largest compression buffer [`SCRATCH`] keeps: room for a page of
+    /// the default 1 MiB limit, with some to spare. A larger page (a single large value)
+    /// takes upstream's path, so the buffer never holds more.
+    const MAX_SCRATCH: usize = 2 * 1024 * 1024;
 
     thread_local! {
         /// synclake patch: where pages are compressed, reused from page to page.
@@ -265,16 +266,22 @@ mod snappy_codec {
             // compressed bytes. Upstream zero-fills `required_len` bytes of a fresh output
             // buffer for every page (and its callers shrink it afterwards).
             if required_len <= MAX_SCRATCH {
-                return SCRATCH.with_borrow_mut(|scratch| {
+                let encoder = &mut self.encoder;
+                let done = SCRATCH.try_with(|scratch| {
+                    let mut scratch = scratch.try_borrow_mut().ok()?;
                     if scratch.len() < required_len {
                         scratch.resize(required_len, 0);
                     }
-                    let n = self
-                        .encoder
-                        .compress(input_buf, &mut scratch[..required_len])?;
-                    output_buf.extend_from_slice(&scratch[..n]);
-                    Ok(())
+                    Some(
+                        encoder
+                            .compress(input_buf, &mut scratch[..required_len])
+                            .map(|n| output_buf.extend_from_slice(&scratch[..n])),
+                    )
                 });
+                // Unavailable (the thread is exiting, or already compressing): upstream's path.
+                if let Ok(Some(result)) = done {
+                    return result.map_err(|e| e.into());
+                }
             }
             let output_buf_len = output_buf.len();
             output_buf.resize(output_buf_len + required_len, 0);

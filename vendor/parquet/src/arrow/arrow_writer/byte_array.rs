@@ -1054,7 +1054,8 @@ where
 /// `indices` from the distinct dictionary values they reference, so that a batch costs one
 /// comparison per referenced value instead of two per row. Values no row references are left
 /// out, as upstream's per-row pass leaves them out. A dictionary larger than the rows at hand
-/// takes the per-row pass.
+/// takes the per-row pass, and so do decimals (of equal values, upstream keeps the first
+/// row's bytes, which this pass does not know).
 fn update_dictionary_statistics<'a, K, V>(
     values: TypedDictionaryArray<'a, K, V>,
     indices: &[usize],
@@ -1066,7 +1067,10 @@ fn update_dictionary_statistics<'a, K, V>(
     <&'a V as ArrayAccessor>::Item: Copy + Ord + Default + AsRef<[u8]>,
 {
     let dictionary = values.values();
-    if encoder.statistics_enabled == EnabledStatistics::None || dictionary.len() > indices.len() {
+    if encoder.statistics_enabled == EnabledStatistics::None
+        || encoder.is_decimal
+        || dictionary.len() > indices.len()
+    {
         update_statistics(values, indices, encoder);
         return;
     }
