@@ -9,9 +9,7 @@ use std::collections::HashMap;
 
 use arrow_array::RecordBatch;
 use bytes::Bytes;
-use synclake_records::{
-    DecodeBuffers, DecodeError, Payload, PayloadType, SourceRecord, decode_payload, decode_records_body, validate,
-};
+use synclake_records::{DecodeBuffers, DecodeError, Payload, PayloadType, SourceRecord, decode_records_body, validate};
 
 use crate::dead_letter::{DeadLetters, Stage};
 use crate::error::LakeError;
@@ -137,7 +135,7 @@ impl Converter {
     /// Completes an S3Url payload with the fetched body (or the reason it could not be had).
     pub fn push_fetched(&mut self, record: &SourceRecord<'_>, body: Result<Bytes, &FetchError>) {
         self.last_appended = false;
-        let payload = match decode_payload(&record.data) {
+        let payload = match self.buffers.decode(&record.data) {
             Ok(p) => p,
             Err(e) => return self.dead_letter(record, Stage::Decode, &e),
         };
@@ -149,6 +147,7 @@ impl Converter {
             Ok(records) => {
                 self.stats.s3url_fetched += 1;
                 self.append(&payload, &records, record);
+                self.buffers.recycle(payload);
             }
             // The URL will expire: the body goes with the dead letter.
             Err(e) => self.dead_letter_kind(record, Stage::Fetch, "fetched_body_invalid", &e, Some(&body)),

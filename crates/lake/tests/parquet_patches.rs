@@ -80,6 +80,12 @@ fn min_max(file: &Bytes) -> (Bounds, Vec<Bounds>) {
     (chunk, pages)
 }
 
+/// The values of a string array, owned.
+fn owned(array: &dyn Array) -> Vec<Option<String>> {
+    array.as_string::<i32>().iter().map(|v| v.map(str::to_owned)).collect()
+}
+
+/// The values of column `c`, read back.
 fn strings(file: &Bytes) -> Vec<Option<String>> {
     let reader = ParquetRecordBatchReaderBuilder::try_new(file.clone())
         .unwrap()
@@ -94,7 +100,7 @@ fn strings(file: &Bytes) -> Vec<Option<String>> {
                 let dict = dict.downcast_dict::<StringArray>().unwrap();
                 out.extend(dict.into_iter().map(|v| v.map(str::to_owned)));
             }
-            None => out.extend(column.as_string::<i32>().iter().map(|v| v.map(str::to_owned))),
+            None => out.extend(owned(column)),
         }
     }
     out
@@ -194,14 +200,7 @@ fn snappy_pages_read_back_whatever_their_sizes_and_threads() {
                 for (i, &(rows, len, nulls)) in shapes.iter().enumerate() {
                     let array = values(rows, len, thread * 10 + i, nulls);
                     let file = write(array.clone());
-                    let expected: Vec<Option<String>> = array
-                        .as_any()
-                        .downcast_ref::<StringArray>()
-                        .unwrap()
-                        .iter()
-                        .map(|v| v.map(str::to_owned))
-                        .collect();
-                    assert_eq!(strings(&file), expected, "thread {thread}, shape {i}");
+                    assert_eq!(strings(&file), owned(&array), "thread {thread}, shape {i}");
                 }
             });
         }
