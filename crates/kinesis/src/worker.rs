@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 
 use aws_sdk_kinesis::types::Record;
 use futures::future::BoxFuture;
-use synclake_lake::{BatchOptions, CommitGate, Fetcher, LakeError, Store, record_tag, write_batch_gated};
+use synclake_lake::{BatchFailure, BatchOptions, CommitGate, Fetcher, LakeError, Store, record_tag, write_batch_gated};
 use synclake_records::envelope::EnvelopeItem;
 use synclake_records::{Lineage, Position, SourceRecord};
 use tokio::sync::{mpsc, watch};
@@ -301,12 +301,18 @@ impl Worker {
             keys: tokio::sync::Mutex::new(Vec::new()),
         };
         // Boxed: the compiler cannot otherwise see that the future is Send for every lifetime.
+        // Fetched S3Url bodies count against the memory bound (`--buffer-mb`) with the
+        // payloads every shard buffers: a flush whose bodies would pass it commits a prefix.
+        let batch = BatchOptions {
+            max_fetched_bytes: self.shared.flush.memory_limit.saturating_sub(self.shared.gauge.bytes()),
+            ..shared.batch.clone()
+        };
         let write: BoxFuture<'_, _> = Box::pin(write_batch_gated(
             &items,
             &tag_of,
             &shared.store,
             &shared.fetcher,
-            &shared.batch,
+            &batch,
             None,
             &gate,
         ));
@@ -359,6 +365,14 @@ impl Worker {
                 self.backoff.reset();
                 self.retry_at = None;
                 self.oldest = None;
+            }
+            Some(BatchFailure::FetchBudget { index, max_bytes }) => {
+                // Not a failure: the rest is flushed at once, starting with that record.
+                tracing::debug!(shard = %self.shard, written, next = index, max_bytes,
+                    "fetched bodies reached the buffer bound; flushing the rest next");
+                m.flushes.fetch_add(1, Ordering::Relaxed);
+                self.backoff.reset();
+                self.retry_at = Some(Instant::now());
             }
             Some(failure) => {
                 m.flush_failures.fetch_add(1, Ordering::Relaxed);

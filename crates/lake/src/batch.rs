@@ -33,7 +33,7 @@
 //! commit not finished in time counts as failed. The call returns before the deadline with what
 //! it settled, rather than being killed mid-way.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use arrow_array::RecordBatch;
 use bytes::Bytes;
@@ -46,6 +46,7 @@ use crate::convert::{ConvertStats, Converter, Step};
 use crate::dead_letter::{DEAD_LETTER_DIR, Stage};
 use crate::error::LakeError;
 use crate::fetch::{FetchError, Fetcher};
+use crate::fetch_retry::{FetchExhausted, RetryLedger};
 use crate::partition::PartitionSpec;
 use crate::schema::{dead_letter_schema, table_schema};
 use crate::store::{CommitMode, Store};
@@ -64,7 +65,22 @@ pub struct BatchOptions {
     pub mode: CommitMode,
     /// Fetches and commits in flight at once.
     pub concurrency: usize,
+    /// Most bytes of fetched S3Url bodies one batch holds. A batch whose bodies would pass
+    /// it is written as the prefix before the record that passes it (at least one S3Url
+    /// record always fits), so that no column of a batch nears Arrow's 2 GiB offset limit
+    /// and memory stays bounded.
+    pub max_fetched_bytes: usize,
+    /// When each failing S3Url first failed (shared by clones): past the fetch options'
+    /// retry window, a record whose fetch still fails becomes a `fetch_exhausted` dead letter.
+    pub retries: RetryLedger,
 }
+
+/// The most [`BatchOptions::max_fetched_bytes`] can be: fetched bodies that do not decode are
+/// kept in one `fetched_body` column, and an Arrow column holds under 2 GiB.
+pub const MAX_FETCHED_BYTES_CEILING: usize = 1024 * 1024 * 1024;
+
+/// Default of [`BatchOptions::max_fetched_bytes`].
+pub const DEFAULT_MAX_FETCHED_BYTES: usize = 128 * 1024 * 1024;
 
 impl Default for BatchOptions {
     fn default() -> Self {
@@ -73,6 +89,8 @@ impl Default for BatchOptions {
             writer: WriterOptions::default(),
             mode: CommitMode::Overwrite,
             concurrency: 16,
+            max_fetched_bytes: DEFAULT_MAX_FETCHED_BYTES,
+            retries: RetryLedger::default(),
         }
     }
 }
@@ -94,6 +112,16 @@ pub enum BatchFailure {
     FetchDeadline {
         /// The record whose body was not fetched.
         index: usize,
+    },
+    /// The fetched S3Url bodies of the batch reached [`BatchOptions::max_fetched_bytes`]:
+    /// the batch ends before this record, which the next batch starts with. Not a failure
+    /// of anything: deliver the rest again at once.
+    #[error("record {index}: fetched S3Url bodies reached the batch's bound of {max_bytes} bytes")]
+    FetchBudget {
+        /// The first record left for the next batch.
+        index: usize,
+        /// The bound.
+        max_bytes: usize,
     },
     /// A file could not be written or committed.
     #[error("{source}")]
@@ -178,6 +206,7 @@ pub async fn write_batch_gated(
     });
     loop {
         let conv = convert(items, &mut limit, &mut bodies, fetcher, opts, fetch_by, &mut failure).await;
+        let conv_names = conv.volatile_names();
         match write_prefix(conv, tag_of, store, opts, deadline, gate).await {
             Ok(mut outcome) => {
                 if let Some(earlier) = first_attempt.take() {
@@ -191,6 +220,9 @@ pub async fn write_batch_gated(
                                 "could not delete a file of the failed attempt; the redelivery will overwrite it");
                         }
                     }
+                }
+                if let Err(source) = remove_stale(&conv_names, tag_of, store, &outcome.committed).await {
+                    return whole_batch_failed(source);
                 }
                 if let Err(source) = store.sync(outcome.committed.iter().map(String::as_str)) {
                     return whole_batch_failed(source);
@@ -256,31 +288,100 @@ fn whole_batch_failed(source: LakeError) -> BatchOutcome {
     }
 }
 
-/// Fetched S3Url bodies by record index, kept across conversion attempts.
+/// Fetched S3Url bodies by record index, kept across conversion attempts, and the records
+/// whose fetches ran out of retry window.
 #[derive(Default)]
-struct Bodies(HashMap<usize, Result<Bytes, FetchError>>);
+struct Bodies {
+    fetched: HashMap<usize, Result<Bytes, FetchError>>,
+    exhausted: HashMap<usize, FetchExhausted>,
+}
 
 /// A converted prefix, with the lowest record index behind each file it will make.
+///
+/// An S3Url record *reserves* its place before it is fetched: it counts as in its envelope's
+/// partition and in the dead letters alike, whatever the fetch then gives. So file names do
+/// not depend on fetch outcomes, and a redelivery whose fetch ends otherwise (a body fetched
+/// first, expired later) writes the same names and replaces what the first attempt left.
 struct Converted {
     conv: Converter,
-    /// Partition directory → lowest index of a record with rows in it.
+    /// Partition directory → lowest index of a record with rows in it (or reserved there).
     lowest_in_partition: HashMap<String, usize>,
-    /// Lowest index of a record that became a dead letter.
+    /// Lowest index of a record that became (or may become) a dead letter.
     lowest_dead: Option<usize>,
+    /// Directories whose files hold S3Url records: what is in them depends on fetches.
+    volatile: BTreeSet<String>,
 }
+
+/// A directory whose file names a batch must own whole: `(dir, lowest record index)`.
+type VolatileName = (String, usize);
 
 impl Converted {
     fn note(&mut self, index: usize) {
         match self.conv.last_partition() {
-            Some(p) => match self.lowest_in_partition.get_mut(p) {
-                Some(lowest) => *lowest = (*lowest).min(index),
-                None => {
-                    self.lowest_in_partition.insert(p.to_owned(), index);
-                }
-            },
-            None => self.lowest_dead = Some(self.lowest_dead.map_or(index, |d| d.min(index))),
+            Some(p) => self.note_partition(p.to_owned(), index),
+            None => self.note_dead(index),
         }
     }
+
+    fn note_partition(&mut self, partition: String, index: usize) {
+        let lowest = self.lowest_in_partition.entry(partition).or_insert(index);
+        *lowest = (*lowest).min(index);
+    }
+
+    fn note_dead(&mut self, index: usize) {
+        self.lowest_dead = Some(self.lowest_dead.map_or(index, |d| d.min(index)));
+    }
+
+    /// Reserves the names an S3Url record's rows or dead letter will take.
+    fn reserve(&mut self, index: usize) {
+        let partition = self.conv.fetch_partition().to_owned();
+        self.volatile.insert(partition.clone());
+        self.volatile.insert(DEAD_LETTER_DIR.to_owned());
+        self.note_partition(partition, index);
+        self.note_dead(index);
+    }
+
+    /// The directories whose files depend on fetches, each with the record it is named after.
+    fn volatile_names(&self) -> Vec<VolatileName> {
+        self.volatile
+            .iter()
+            .filter_map(|dir| {
+                let lowest = if dir == DEAD_LETTER_DIR {
+                    self.lowest_dead
+                } else {
+                    self.lowest_in_partition.get(dir).copied()
+                };
+                lowest.map(|i| (dir.clone(), i))
+            })
+            .collect()
+    }
+}
+
+/// Deletes the files an earlier attempt at the same records left under the names this batch
+/// owns but did not write now (a partition or dead-letter file that fetch outcomes made
+/// smaller or empty this time). Only directories holding S3Url records can differ.
+async fn remove_stale(
+    names: &[VolatileName],
+    tag_of: &(dyn Fn(usize) -> String + Sync),
+    store: &Store,
+    committed: &[String],
+) -> Result<(), LakeError> {
+    for (dir, lowest) in names {
+        let prefix = format!("part-{}-", tag_of(*lowest));
+        for key in store.list_named(dir, &prefix).await? {
+            let is_part = key
+                .rsplit('/')
+                .next()
+                .and_then(|name| name.strip_prefix(&prefix))
+                .and_then(|rest| rest.strip_suffix(".parquet"))
+                .is_some_and(|seq| !seq.is_empty() && seq.bytes().all(|b| b.is_ascii_digit()));
+            if is_part && committed.binary_search(&key).is_err() {
+                tracing::info!(key = %store.full_key(&key), "removing a file an earlier attempt at these records left");
+                store.delete(&key).await?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Converts `items[..limit]`, lowering `limit` to the first record whose S3Url fetch failed in
@@ -299,13 +400,17 @@ async fn convert(
             conv: Converter::new(opts.partition.clone()),
             lowest_in_partition: HashMap::new(),
             lowest_dead: None,
+            volatile: BTreeSet::new(),
         };
         let mut deferred: Vec<(usize, String)> = Vec::new();
         for (index, item) in items[..*limit].iter().enumerate() {
             match item {
                 Ok(record) => match c.conv.push(record) {
                     Step::Done => c.note(index),
-                    Step::NeedsFetch(url) => deferred.push((index, url)),
+                    Step::NeedsFetch(url) => {
+                        c.reserve(index);
+                        deferred.push((index, url));
+                    }
                 },
                 Err(bad) => {
                     let record = SourceRecord {
@@ -317,71 +422,137 @@ async fn convert(
                 }
             }
         }
-        fetch_missing(&deferred, bodies, fetcher, opts.concurrency, fetch_by).await;
-        let retry_from = deferred.iter().map(|(i, _)| *i).find(|i| match bodies.0.get(i) {
-            Some(Err(e)) => e.is_retryable(),
-            Some(Ok(_)) => false,
-            None => true, // not fetched by the deadline
-        });
-        if let Some(index) = retry_from {
+        let over_budget = fetch_missing(&deferred, bodies, fetcher, opts, fetch_by).await;
+        if let Some((index, stop)) = first_unsettled(&deferred, bodies, fetcher, &opts.retries, over_budget) {
             *limit = index;
-            *failure = Some(match bodies.0.remove(&index) {
-                Some(Err(source)) => {
-                    tracing::warn!(index, error = %source, "S3Url fetch failed; the batch ends before this record");
-                    BatchFailure::Fetch { index, source }
-                }
-                _ => {
-                    tracing::warn!(
-                        index,
-                        "S3Url fetch not done by the deadline; the batch ends before this record"
-                    );
-                    BatchFailure::FetchDeadline { index }
-                }
-            });
+            *failure = Some(stop);
             continue;
         }
         for (index, _) in &deferred {
-            if let (Some(Ok(record)), Some(body)) = (items.get(*index), bodies.0.get(index)) {
+            let Some(Ok(record)) = items.get(*index) else { continue };
+            if let Some(gone) = bodies.exhausted.get(index) {
+                c.conv.reject(record, Stage::Fetch, "fetch_exhausted", gone);
+            } else if let Some(body) = bodies.fetched.get(index) {
                 let body = match body {
                     Ok(bytes) => Ok(bytes.clone()),
                     Err(e) => Err(e),
                 };
                 c.conv.push_fetched(record, body);
-                c.note(*index);
             }
+            c.note(*index);
         }
         return c;
     }
 }
 
-/// Fetches the bodies not fetched yet, until `fetch_by`; those still missing then stay absent.
+/// The first S3Url record the batch must end before, if any: one whose fetch failed in a way
+/// that may pass (and has not run out of retry window: those become dead letters), was not
+/// fetched by the deadline, or would pass the bound on fetched bytes (`over_budget`).
+fn first_unsettled(
+    deferred: &[(usize, String)],
+    bodies: &mut Bodies,
+    fetcher: &Fetcher,
+    retries: &RetryLedger,
+    over_budget: Option<(usize, usize)>,
+) -> Option<(usize, BatchFailure)> {
+    for (index, url) in deferred {
+        let index = *index;
+        if bodies.exhausted.contains_key(&index) {
+            continue;
+        }
+        match bodies.fetched.remove(&index) {
+            Some(Err(e)) if e.is_retryable() => match retries.exhausted(url, fetcher.options().retry_window, e) {
+                Ok(gone) => {
+                    tracing::warn!(index, error = %gone, "S3Url fetch kept failing; the record goes to the dead letters");
+                    bodies.exhausted.insert(index, gone);
+                }
+                Err(source) => {
+                    tracing::warn!(index, error = %source, "S3Url fetch failed; the batch ends before this record");
+                    return Some((index, BatchFailure::Fetch { index, source }));
+                }
+            },
+            Some(settled) => {
+                bodies.fetched.insert(index, settled);
+            }
+            None => {
+                let stop = match over_budget {
+                    Some((at, max_bytes)) if at == index => {
+                        tracing::debug!(
+                            index,
+                            max_bytes,
+                            "fetched bodies reached the batch's bound; the batch ends before this record"
+                        );
+                        BatchFailure::FetchBudget { index, max_bytes }
+                    }
+                    _ => {
+                        tracing::warn!(
+                            index,
+                            "S3Url fetch not done by the deadline; the batch ends before this record"
+                        );
+                        BatchFailure::FetchDeadline { index }
+                    }
+                };
+                return Some((index, stop));
+            }
+        }
+    }
+    None
+}
+
+/// Fetches the bodies not fetched yet, in record order, until `fetch_by` or until the bodies
+/// held would pass [`BatchOptions::max_fetched_bytes`]; those not fetched then stay absent.
+/// Returns the record at which the bound stopped fetching, with the bound.
 async fn fetch_missing(
     deferred: &[(usize, String)],
     bodies: &mut Bodies,
     fetcher: &Fetcher,
-    concurrency: usize,
+    opts: &BatchOptions,
     fetch_by: Option<Instant>,
-) {
-    // Owned (a URL per S3Url record): a future borrowing the list would not be Send for every
-    // lifetime, and a consumer spawns this on a multi-threaded runtime.
-    let missing: Vec<(usize, String)> = deferred
-        .iter()
-        .filter(|(i, _)| !bodies.0.contains_key(i))
-        .cloned()
-        .collect();
+) -> Option<(usize, usize)> {
+    let budget = opts.max_fetched_bytes.min(MAX_FETCHED_BYTES_CEILING);
+    // Bodies in order: the bound cuts the batch at the same record whatever the timing.
+    let mut held = 0usize;
+    let mut missing: Vec<(usize, String)> = Vec::new();
+    let first = deferred.first().map(|(i, _)| *i);
+    for (i, url) in deferred {
+        match bodies.fetched.get(i) {
+            Some(Ok(body)) => {
+                held += body.len();
+                if held > budget && Some(*i) != first {
+                    bodies.fetched.remove(i);
+                    return Some((*i, budget));
+                }
+            }
+            Some(Err(_)) => {}
+            // Owned (a URL per S3Url record): a future borrowing the list would not be Send
+            // for every lifetime, and a consumer spawns this on a multi-threaded runtime.
+            None => missing.push((*i, url.clone())),
+        }
+    }
     let mut fetches = futures::stream::iter(missing)
-        .map(|(i, url)| async move { (i, fetcher.fetch(&url).await) })
-        .buffer_unordered(concurrency.max(1));
+        .map(|(i, url)| async move {
+            let body = fetcher.fetch(&url).await;
+            (i, url, body)
+        })
+        .buffered(opts.concurrency.max(1));
     loop {
         let next = match fetch_by {
             Some(by) => match tokio::time::timeout_at(by, fetches.next()).await {
                 Ok(next) => next,
-                Err(_) => return,
+                Err(_) => return None,
             },
             None => fetches.next().await,
         };
-        let Some((index, body)) = next else { return };
-        bodies.0.insert(index, body);
+        let (index, url, body) = next?;
+        opts.retries.note(&url, body.as_ref().map(|_| ()));
+        if let Ok(bytes) = &body {
+            held += bytes.len();
+            if held > budget && Some(index) != first {
+                // In flight beyond it are dropped: the next batch starts here.
+                return Some((index, budget));
+            }
+        }
+        bodies.fetched.insert(index, body);
     }
 }
 

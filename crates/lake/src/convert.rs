@@ -66,6 +66,8 @@ pub struct Converter {
     scratch: String,
     /// Whether the last record pushed became rows (in the partition held by `scratch`).
     last_appended: bool,
+    /// The partition of the last S3Url payload handed back for fetching.
+    fetch_partition: String,
     dead: DeadLetters,
     buffered_bytes: usize,
     stats: ConvertStats,
@@ -83,6 +85,7 @@ impl Converter {
             builders: HashMap::default(),
             scratch: String::new(),
             last_appended: false,
+            fetch_partition: String::new(),
             dead: DeadLetters::default(),
             buffered_bytes: 0,
             stats: ConvertStats::default(),
@@ -105,12 +108,22 @@ impl Converter {
         self.last_appended.then_some(self.scratch.as_str())
     }
 
+    /// The partition the rows of the last [`Step::NeedsFetch`] payload will go to, known from
+    /// its envelope before the fetch: a batch reserves that partition's file name for the
+    /// record whatever the fetch then does.
+    pub fn fetch_partition(&self) -> &str {
+        &self.fetch_partition
+    }
+
     /// Decodes one source record into rows (or a dead letter).
     pub fn push(&mut self, record: &SourceRecord<'_>) -> Step {
         self.last_appended = false;
         match self.buffers.decode(&record.data) {
             Ok(payload) if payload.payload_type == PayloadType::S3Url => {
                 let url = payload.records_url.as_ref().map(|u| u.as_str().to_owned());
+                if url.is_some() {
+                    self.partitions.render(&payload, &mut self.fetch_partition);
+                }
                 self.buffers.recycle(payload);
                 match url {
                     Some(url) => Step::NeedsFetch(url),

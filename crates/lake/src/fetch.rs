@@ -25,6 +25,9 @@ pub struct FetchOptions {
     /// Also accept `file://` URLs (for replaying captures whose S3 bodies were saved locally,
     /// and for the offline demo). Off by default.
     pub allow_file_urls: bool,
+    /// How long a record's retryable fetch failures may go on before it becomes a
+    /// `fetch_exhausted` dead letter.
+    pub retry_window: Duration,
 }
 
 impl Default for FetchOptions {
@@ -35,6 +38,7 @@ impl Default for FetchOptions {
             attempts: 4,
             backoff: Duration::from_millis(200),
             allow_file_urls: false,
+            retry_window: Duration::from_secs(15 * 60),
         }
     }
 }

@@ -4,7 +4,8 @@
 //! - [`input`]: replay inputs (files, directories, gzip), their format, units of work;
 //! - [`convert`]: the core shared by every way in: source record → payload → rows per
 //!   partition ([`rows`], [`partition`]) or dead letters ([`dead_letter`]); S3Url bodies come
-//!   from [`fetch`];
+//!   from [`fetch`], and [`fetch_retry`] says when a record whose fetch keeps failing is given
+//!   up on;
 //! - [`writer`]: rolled Parquet files per partition, memory bounded;
 //! - [`store`]: spool files committed atomically to a local directory or S3;
 //! - [`replay`]: the parallel file → table run built from the above.
@@ -19,6 +20,7 @@ pub mod convert;
 pub mod dead_letter;
 pub mod error;
 pub mod fetch;
+pub mod fetch_retry;
 pub mod input;
 mod op_column;
 pub mod partition;
@@ -33,6 +35,7 @@ pub use batch::{BatchFailure, BatchOptions, BatchOutcome, CommitGate, record_tag
 pub use convert::{ConvertStats, Converter, Step};
 pub use error::LakeError;
 pub use fetch::{FetchOptions, Fetcher};
+pub use fetch_retry::{FetchExhausted, RetryLedger};
 pub use partition::{PartitionColumn, PartitionSpec};
 pub use replay::{Progress, ReplayOptions, ReplaySummary, replay};
 pub use store::{CommitMode, S3Options, Store};

@@ -310,6 +310,54 @@ impl Store {
         }
     }
 
+    /// Keys (relative to the table root) of the files directly in directory `dir` whose
+    /// names start with `name_prefix`. A directory that does not exist holds none.
+    pub async fn list_named(&self, dir: &str, name_prefix: &str) -> Result<Vec<String>, LakeError> {
+        let join = |name: &str| {
+            if dir.is_empty() {
+                name.to_owned()
+            } else {
+                format!("{dir}/{name}")
+            }
+        };
+        let mut keys = Vec::new();
+        match self {
+            Store::Local { root } => {
+                let path = root.join(dir);
+                let entries = match std::fs::read_dir(&path) {
+                    Ok(entries) => entries,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(keys),
+                    Err(e) => return Err(LakeError::io("list directory", &path)(e)),
+                };
+                for entry in entries {
+                    let name = entry.map_err(LakeError::io("list directory", &path))?.file_name();
+                    if let Some(name) = name.to_str().filter(|n| n.starts_with(name_prefix)) {
+                        keys.push(join(name));
+                    }
+                }
+            }
+            Store::Object { store, .. } => {
+                let full_dir = self.full_key(dir);
+                let base = ObjectPath::from(full_dir.as_str());
+                let listing = store
+                    .list_with_delimiter(Some(&base))
+                    .await
+                    .map_err(|source| LakeError::Store {
+                        op: "list",
+                        key: full_dir.clone(),
+                        source,
+                    })?;
+                for meta in listing.objects {
+                    if let Some(name) = meta.location.filename().filter(|n| n.starts_with(name_prefix)) {
+                        keys.push(join(name));
+                    }
+                }
+            }
+        }
+        keys.sort_unstable();
+        Ok(keys)
+    }
+
     /// Removes a spool file that will not be committed.
     pub fn abort(&self, spool: Spool) {
         let _ = std::fs::remove_file(&spool.path);

@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use common::*;
-use synclake_lake::{BatchFailure, BatchOptions, BatchOutcome, Fetcher, S3Options, Store, record_tag, write_batch};
+use synclake_lake::{
+    BatchFailure, BatchOptions, BatchOutcome, FetchOptions, Fetcher, S3Options, Store, record_tag, write_batch,
+};
 use synclake_records::envelope::{BadRecord, EnvelopeItem};
 use synclake_records::{DecodeError, Lineage, Position, SourceRecord};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -338,4 +340,214 @@ async fn a_fetch_still_running_at_the_deadline_ends_the_batch_in_time() {
         outcome.failure
     );
     assert_eq!(contents(dir.path()), expect(0..5, &[]));
+}
+
+/// A server on 127.0.0.1 answering each GET with `answer(path, n)`: the status and body of
+/// the `n`th request (from 0) for that path.
+async fn scripted_server(answer: impl Fn(&str, usize) -> (u16, Vec<u8>) + Send + Sync + 'static) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let answer = std::sync::Arc::new(answer);
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(std::collections::HashMap::<String, usize>::new()));
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let (answer, seen) = (answer.clone(), seen.clone());
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 8192];
+                let n = sock.read(&mut buf).await.unwrap_or(0);
+                let head = String::from_utf8_lossy(&buf[..n]);
+                let path = head
+                    .split(' ')
+                    .nth(1)
+                    .unwrap_or("/")
+                    .split('?')
+                    .next()
+                    .unwrap_or("/")
+                    .to_owned();
+                let count = {
+                    let mut seen = seen.lock().unwrap();
+                    let c = seen.entry(path.clone()).or_default();
+                    *c += 1;
+                    *c - 1
+                };
+                let (status, body) = answer(&path, count);
+                let head = format!(
+                    "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = sock.write_all(head.as_bytes()).await;
+                let _ = sock.write_all(&body).await;
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+fn records_body() -> Vec<u8> {
+    std::fs::read(fixtures().join("s3url/records_array.json")).unwrap()
+}
+
+async fn write_with(items: &[EnvelopeItem<'_>], dir: &Path, fetch: &Fetcher, opts: &BatchOptions) -> BatchOutcome {
+    let tag_of = |i: usize| record_tag(&items[i]).unwrap();
+    write_batch(items, &tag_of, &store(dir), fetch, opts, None).await
+}
+
+/// Records 0..10: record 3 (S3Url) alone in hour 1, record 6 (S3Url) with 7 and 8 in hour 2,
+/// the rest in hour 0.
+fn fetch_dependent_batch(base: &str) -> Vec<EnvelopeItem<'static>> {
+    (0..10)
+        .map(|i| match i {
+            3 => item(3, s3url(3, 1, &format!("{base}/b/three?X-Amz-Signature=s"))),
+            6 => item(6, s3url(6, 2, &format!("{base}/b/six?X-Amz-Signature=s"))),
+            7 | 8 => item(i, inline(i, 2)),
+            _ => item(i, inline(i, 0)),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_redelivery_whose_fetches_end_otherwise_replaces_what_the_first_attempt_wrote() {
+    // The bodies are there on the first attempt and expired (403) on the redelivery: the
+    // redelivery must name every file as the first attempt did, and remove the files it no
+    // longer writes, so that records 3 and 6 end up as dead letters only.
+    let dir = tempfile::tempdir().unwrap();
+    let base = scripted_server(|_, n| {
+        if n == 0 {
+            (200, records_body())
+        } else {
+            (403, Vec::new())
+        }
+    })
+    .await;
+    let items = fetch_dependent_batch(&base);
+    let fetch = Fetcher::new(offline_fetch()).unwrap();
+    let first = write_with(&items, dir.path(), &fetch, &BatchOptions::default()).await;
+    assert_eq!(first.written, 10);
+    assert_eq!(contents(dir.path()), expect_with(0..10, &[], &[3, 6]));
+
+    let again = write_with(&items, dir.path(), &fetch, &BatchOptions::default()).await;
+    assert_eq!(again.written, 10);
+    assert_eq!(contents(dir.path()), expect(0..10, &[3, 6]), "each record exactly once");
+    assert!(
+        !dir.path().join("dt=2024-03-01/hr=01").read_dir().unwrap().any(|e| {
+            let name = e.unwrap().file_name();
+            name.to_string_lossy().ends_with(".parquet")
+        }),
+        "hour 1 held only record 3's rows: its file is gone"
+    );
+}
+
+#[tokio::test]
+async fn a_redelivery_that_fetches_what_first_failed_removes_the_dead_letters() {
+    // The reverse: 403 first (dead letters), then the bodies (rows).
+    let dir = tempfile::tempdir().unwrap();
+    let base = scripted_server(|_, n| {
+        if n == 0 {
+            (403, Vec::new())
+        } else {
+            (200, records_body())
+        }
+    })
+    .await;
+    let items = fetch_dependent_batch(&base);
+    let fetch = Fetcher::new(offline_fetch()).unwrap();
+    assert_eq!(
+        write_with(&items, dir.path(), &fetch, &BatchOptions::default())
+            .await
+            .written,
+        10
+    );
+    assert_eq!(contents(dir.path()), expect(0..10, &[3, 6]));
+    assert_eq!(
+        write_with(&items, dir.path(), &fetch, &BatchOptions::default())
+            .await
+            .written,
+        10
+    );
+    assert_eq!(
+        contents(dir.path()),
+        expect_with(0..10, &[], &[3, 6]),
+        "each record exactly once"
+    );
+}
+
+#[tokio::test]
+async fn a_fetch_that_keeps_failing_becomes_a_dead_letter_after_the_retry_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let down = unavailable_server().await;
+    let mut items: Vec<_> = (0..8).map(|i| item(i, inline(i, 0))).collect();
+    items[2] = item(2, s3url(2, 0, &down));
+    let window = std::time::Duration::from_millis(400);
+    let fetch = Fetcher::new(FetchOptions {
+        retry_window: window,
+        ..offline_fetch()
+    })
+    .unwrap();
+    let opts = BatchOptions::default();
+    let started = std::time::Instant::now();
+    let mut from = 0;
+    let mut attempts = 0;
+    // The source delivers the rest again and again, as Lambda or the consumer does.
+    while from < items.len() {
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "never gave up");
+        let outcome = write_with(&items[from..], dir.path(), &fetch, &opts).await;
+        if from + outcome.written < items.len() {
+            assert!(
+                matches!(outcome.failure, Some(BatchFailure::Fetch { .. })),
+                "{:?}",
+                outcome.failure
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        from += outcome.written;
+        attempts += 1;
+    }
+    assert!(started.elapsed() >= window, "given up only after the window");
+    assert!(attempts > 2, "retried first ({attempts} attempts)");
+    assert_eq!(contents(dir.path()), expect(0..8, &[2]));
+    let dead = read_dead_letters(dir.path());
+    assert_eq!(dead[0].error_kind, "fetch_exhausted");
+    assert!(dead[0].error.contains("HTTP 503"), "{}", dead[0].error);
+    assert!(!dead[0].error.contains("X-Amz-Signature"), "{}", dead[0].error);
+    assert_eq!(opts.retries.len(), 1, "remembered: a redelivery gives up at once");
+}
+
+#[tokio::test]
+async fn fetched_bodies_are_bounded_per_batch_and_the_rest_follows() {
+    // Twelve S3Url records whose 3 MiB bodies are not JSON: each becomes a dead letter that
+    // keeps its body. With a bound of 8 MiB a batch holds at most three bodies (the first
+    // always fits), and the redeliveries write the rest: every record exactly once.
+    let dir = tempfile::tempdir().unwrap();
+    let base = scripted_server(|_, _| (200, vec![b'x'; 3 << 20])).await;
+    let items: Vec<_> = (0..12)
+        .map(|i| item(i, s3url(i, (i % 2) as i64, &format!("{base}/b/{i}"))))
+        .collect();
+    let fetch = Fetcher::new(offline_fetch()).unwrap();
+    let opts = BatchOptions {
+        max_fetched_bytes: 8 << 20,
+        ..BatchOptions::default()
+    };
+    let mut from = 0;
+    let mut batches = 0;
+    while from < items.len() {
+        let outcome = write_with(&items[from..], dir.path(), &fetch, &opts).await;
+        assert!((1..=2).contains(&outcome.written) || from + outcome.written == items.len());
+        if from + outcome.written < items.len() {
+            assert!(
+                matches!(outcome.failure, Some(BatchFailure::FetchBudget { max_bytes, .. }) if max_bytes == 8 << 20),
+                "{:?}",
+                outcome.failure
+            );
+        }
+        from += outcome.written;
+        batches += 1;
+    }
+    assert_eq!(batches, 6, "two 3 MiB bodies per 8 MiB batch");
+    let dead = read_dead_letters(dir.path());
+    assert_eq!(dead.len(), 12);
+    assert!(
+        dead.iter()
+            .all(|d| d.fetched_body.as_ref().is_some_and(|b| b.len() == 3 << 20))
+    );
+    assert_eq!(contents(dir.path()), expect(0..12, &(0..12).collect::<Vec<_>>()));
 }

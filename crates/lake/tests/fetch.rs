@@ -59,6 +59,7 @@ fn fetcher(attempts: u32) -> Fetcher {
         timeout: Duration::from_secs(5),
         max_bytes: 1024,
         allow_file_urls: false,
+        ..FetchOptions::default()
     })
     .unwrap()
 }

@@ -89,6 +89,7 @@ impl StreamConfig {
                 },
                 mode: CommitMode::Overwrite,
                 concurrency,
+                ..BatchOptions::default()
             },
             fetch: FetchOptions {
                 timeout: Duration::from_secs(timeout_secs),

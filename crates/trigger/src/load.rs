@@ -13,7 +13,7 @@ use crate::glob::{self, Glob, KeySet, Parsed};
 use crate::rules::{Action, DatasetRules, KeyRule, RulesFile, TypeName, UnknownKeys};
 use crate::ruleset::{DatasetRuleSet, KeyRuleSet, KeyRules, RuleSet, ValueRegex};
 use crate::schema::Schema;
-use crate::value_type::{REGEX_SIZE_LIMIT, ValueType};
+use crate::value_type::{MAX_JSON_DEPTH, REGEX_SIZE_LIMIT, ValueType};
 
 /// Syntax of a rules text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -379,8 +379,21 @@ fn compile_key_rule(kp: &str, pattern: &str, r: &KeyRule, action: Action, lint: 
         TypeName::Integer => ValueType::Integer,
         TypeName::Number => ValueType::Number,
         TypeName::Boolean => ValueType::Boolean,
-        TypeName::Json => ValueType::Json(schema),
+        TypeName::Json => ValueType::Json {
+            schema,
+            max_depth: r.max_depth.map_or(MAX_JSON_DEPTH, |d| d as usize),
+        },
     };
+    if let Some(depth) = r.max_depth {
+        if type_name != TypeName::Json {
+            lint.err(format!("{kp}.max_depth"), "max_depth applies to type \"json\"");
+        } else if depth == 0 || depth as usize > MAX_JSON_DEPTH {
+            lint.err(
+                format!("{kp}.max_depth"),
+                format!("max_depth must be from 1 to {MAX_JSON_DEPTH}"),
+            );
+        }
+    }
     if r.schema.is_some() && type_name != TypeName::Json {
         lint.err(format!("{kp}.schema"), "a schema needs type = \"json\" (or no type)");
     }

@@ -166,7 +166,8 @@ pub enum TypeName {
     Number,
     /// `true` or `false`.
     Boolean,
-    /// A JSON document (nesting depth at most 128); with `schema`, validated against it.
+    /// A JSON document (nested at most `max_depth` deep, default 128); with `schema`,
+    /// validated against it.
     Json,
 }
 
@@ -192,6 +193,9 @@ pub struct KeyRule {
     /// Most characters (Unicode scalar values).
     #[serde(default)]
     pub max_length: Option<u64>,
+    /// Deepest nesting of arrays and objects in a `json` value (1 to 128, default 128).
+    #[serde(default)]
+    pub max_depth: Option<u32>,
     /// Transform: strip leading and trailing whitespace.
     #[serde(default)]
     pub trim: bool,

@@ -5,6 +5,10 @@ use serde::de::IgnoredAny;
 
 use crate::schema::Schema;
 
+/// Deepest nesting a `json` value may have, and the default cap: the apps that read values
+/// back parse them recursively, and serde_json (the schema path) stops at 128 as well.
+pub(crate) const MAX_JSON_DEPTH: usize = 128;
+
 /// Size limit for one compiled user regex (rules `regex`, schema `pattern`).
 pub(crate) const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
@@ -19,8 +23,14 @@ pub(crate) enum ValueType {
     Number,
     /// `true` or `false`.
     Boolean,
-    /// A JSON document, optionally validated against a schema.
-    Json(Option<Schema>),
+    /// A JSON document nested at most `max_depth` arrays and objects deep, optionally
+    /// validated against a schema.
+    Json {
+        /// The schema, if any.
+        schema: Option<Schema>,
+        /// Deepest nesting of arrays and objects accepted (at most [`MAX_JSON_DEPTH`]).
+        max_depth: usize,
+    },
 }
 
 /// A value read as a number (for `range` and `clamp`).
@@ -40,7 +50,7 @@ impl ValueType {
             ValueType::Integer => "integer",
             ValueType::Number => "number",
             ValueType::Boolean => "boolean",
-            ValueType::Json(_) => "json",
+            ValueType::Json { .. } => "json",
         }
     }
 
@@ -60,21 +70,59 @@ impl ValueType {
                 "true" | "false" => Ok(None),
                 _ => Err("expected `true` or `false`".to_owned()),
             },
-            ValueType::Json(None) => serde_json::from_str::<IgnoredAny>(s)
-                .map(|_| None)
-                .map_err(|e| format!("not a JSON document: {e}")),
-            // With a schema the value is parsed once, by the schema check.
-            ValueType::Json(Some(_)) => Ok(None),
+            ValueType::Json { schema, max_depth } => {
+                if nesting_exceeds(s.as_bytes(), *max_depth) {
+                    return Err(format!("JSON nested deeper than {max_depth} levels"));
+                }
+                match schema {
+                    None => serde_json::from_str::<IgnoredAny>(s)
+                        .map(|_| None)
+                        .map_err(|e| format!("not a JSON document: {e}")),
+                    // With a schema the value is parsed once, by the schema check.
+                    Some(_) => Ok(None),
+                }
+            }
         }
     }
 
     /// The schema, if any.
     pub(crate) fn schema(&self) -> Option<&Schema> {
         match self {
-            ValueType::Json(s) => s.as_ref(),
+            ValueType::Json { schema, .. } => schema.as_ref(),
             _ => None,
         }
     }
+}
+
+/// Whether `json` opens more than `max` arrays or objects inside one another. One pass, no
+/// recursion, brackets inside strings ignored; says nothing about validity (the parse that
+/// follows does).
+fn nesting_exceeds(json: &[u8], max: usize) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in json {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
 }
 
 /// Parses a strict base-10 `i64`: optional `-`, at least one ASCII digit, nothing else.
@@ -163,11 +211,29 @@ mod tests {
     fn booleans_and_json() {
         assert!(ValueType::Boolean.parse("true").is_ok());
         assert!(ValueType::Boolean.parse("True").is_err());
-        assert!(ValueType::Json(None).parse(r#"{"a":[1,2]}"#).is_ok());
-        assert!(ValueType::Json(None).parse("{").is_err());
-        // serde_json skips values with an explicit stack: deep nesting is fine, not a crash.
-        let deep = "[".repeat(100_000) + &"]".repeat(100_000);
-        assert!(ValueType::Json(None).parse(&deep).is_ok());
-        assert!(ValueType::Json(None).parse(&"[".repeat(100_000)).is_err());
+        let json = ValueType::Json {
+            schema: None,
+            max_depth: MAX_JSON_DEPTH,
+        };
+        assert!(json.parse(r#"{"a":[1,2]}"#).is_ok());
+        assert!(json.parse("{").is_err());
+    }
+
+    #[test]
+    fn json_nesting_is_capped() {
+        let json = |max_depth| ValueType::Json {
+            schema: None,
+            max_depth,
+        };
+        let nested = |n: usize| "[".repeat(n) + &"]".repeat(n);
+        // A value 100,000 levels deep would overflow the stack of the apps that read it back.
+        let err = json(MAX_JSON_DEPTH).parse(&nested(100_000)).expect_err("too deep");
+        assert!(err.contains("deeper than 128"), "{err}");
+        assert!(json(MAX_JSON_DEPTH).parse(&nested(128)).is_ok());
+        assert!(json(MAX_JSON_DEPTH).parse(&nested(129)).is_err());
+        assert!(json(2).parse(r#"{"a":[1]}"#).is_ok());
+        assert!(json(2).parse(r#"{"a":[{}]}"#).is_err());
+        // Brackets inside strings (escaped quotes too) are not nesting.
+        assert!(json(1).parse(r#"["[[[\"[[", "{{"]"#).is_ok());
     }
 }

@@ -258,3 +258,41 @@ fn limit_undo_with_a_required_key_without_default_is_not_a_rejection() {
     let d = rs.apply(&event("d", json!({"x": {"newValue": "1"}}))).unwrap();
     assert_eq!(d.rejection().unwrap().rule, RuleKind::RequiredKeys);
 }
+
+#[test]
+fn a_json_value_nested_past_the_cap_is_rejected() {
+    // 100,000 levels would overflow the stack of the apps that parse the value back.
+    let deep = "[".repeat(100_000) + &"]".repeat(100_000);
+    let event = raw_event(&format!(r#"{{"a":{{"newValue":"{deep}"}}}}"#));
+    let d = ds("keys.a = { type = \"json\" }").apply(&event).unwrap();
+    let rejection = d.rejection().expect("rejected");
+    assert_eq!(rejection.rule, RuleKind::Type);
+    assert!(rejection.message.contains("deeper than 128"), "{}", rejection.message);
+    // The cap is configurable per key, and applies before a schema is checked.
+    let shallow = raw_event(r#"{"a":{"newValue":"{\"b\":[[1]]}"}}"#);
+    let capped = ds("keys.a = { type = \"json\", max_depth = 2 }")
+        .apply(&shallow)
+        .unwrap();
+    assert!(capped.rejection().is_some());
+    let with_schema = ds("keys.a = { schema = { type = \"object\" }, max_depth = 2 }")
+        .apply(&shallow)
+        .unwrap();
+    assert!(with_schema.rejection().is_some());
+    assert!(
+        ds("keys.a = { type = \"json\", max_depth = 3 }")
+            .apply(&shallow)
+            .unwrap()
+            .rejection()
+            .is_none()
+    );
+    // Out of range, or on another type: lint errors.
+    for bad in [
+        "keys.a = { type = \"json\", max_depth = 0 }",
+        "keys.a = { type = \"json\", max_depth = 129 }",
+        "keys.a = { type = \"string\", max_depth = 3 }",
+    ] {
+        let text = format!("[[datasets]]\nname = \"d\"\n{bad}\n");
+        let err = RuleSet::parse(&text, synclake_trigger::Format::Toml).expect_err(bad);
+        assert!(err.to_string().contains("max_depth"), "{bad}: {err}");
+    }
+}
