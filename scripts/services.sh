@@ -3,7 +3,7 @@
 # moto, Kinesis through kinesis-local (kinesis-mock built for Node; resharding and enhanced
 # fan-out work there, unlike in moto), the Lambda runtime emulator (cargo-lambda's prebuilt
 # wheel), plus the Python readers (duckdb, pyarrow) the output checks use. Every server
-# listens on 127.0.0.1 only (shared/spec/local-services.md).
+# listens on 127.0.0.1 only.
 #
 #   scripts/services.sh setup   create $TOOLS/venv and install the pinned Python packages, and
 #                               kinesis-local into $TOOLS/npm (each idempotent)
@@ -32,7 +32,7 @@ KINESIS_ENDPOINTFILE="$TOOLS/kinesis.endpoint"
 KINESIS_LOGFILE="$TOOLS/kinesis.log"
 NPM_STAMP="$NPM_DIR/.synclake-packages"
 
-# Pinned: moto and kinesis-local as checked in shared/spec/local-services.md,
+# Pinned: moto and kinesis-local as checked to work for these tests,
 # duckdb/pyarrow/cargo-lambda the current releases when this was written.
 REQUIREMENTS=(
   "moto[server]==5.2.5"

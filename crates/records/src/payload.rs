@@ -1,4 +1,4 @@
-//! The Cognito Streams payload: one synchronization of one dataset (spec §1).
+//! The Cognito Streams payload: one synchronization of one dataset (`docs/cognito-sync-formats.md` §1).
 //!
 //! Decoding is typed and borrows from the input buffer: ids, names, keys and most values are
 //! slices of the Kinesis data blob. Unknown fields are kept verbatim as raw JSON in [`Extra`], so

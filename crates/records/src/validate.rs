@@ -1,4 +1,4 @@
-//! Identifier and limit checks (spec §1 and §4), separate from decoding.
+//! Identifier and limit checks (`docs/cognito-sync-formats.md` §1 and §4), separate from decoding.
 //!
 //! Decoding accepts anything well-typed so that nothing is lost; these checks report what a
 //! real Cognito Sync would not have produced (a forged or corrupted payload) without dropping
