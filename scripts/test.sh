@@ -14,6 +14,8 @@ echo "== format" >&2
 cargo fmt --all -- --check
 echo "== lint" >&2
 cargo clippy --workspace --all-targets -- -D warnings
+echo "== fixtures (the reference decoder holds them to fixtures/README.md)" >&2
+python3 fixtures/tools/verify.py
 
 echo "== local services" >&2
 scripts/services.sh setup

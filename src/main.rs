@@ -10,7 +10,7 @@ fn main() -> ExitCode {
     match synclake::cli::run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", synclake::cli::report::error_chain(&e));
             ExitCode::from(1)
         }
     }

@@ -80,3 +80,35 @@ pub fn summary_json(s: &ReplaySummary) -> serde_json::Value {
         "peak_rss_bytes": peak_rss_bytes(),
     })
 }
+
+/// An error and its causes on one line, each said once. Most of our errors name their cause
+/// in their own message as well as exposing it as `source()` (so logs that print only the
+/// top level still say why); printing the whole chain would then say the cause twice.
+pub fn error_chain(e: &anyhow::Error) -> String {
+    let mut line = e.to_string();
+    for cause in e.chain().skip(1) {
+        let cause = cause.to_string();
+        if !line.contains(&cause) {
+            line.push_str(": ");
+            line.push_str(&cause);
+        }
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cause_already_in_the_message_is_said_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file or directory (os error 2)");
+        let e = anyhow::Error::new(io).context("read input /nonexistent: No such file or directory (os error 2)");
+        assert_eq!(
+            error_chain(&e),
+            "read input /nonexistent: No such file or directory (os error 2)"
+        );
+        let e = anyhow::anyhow!("disk full").context("committing the table");
+        assert_eq!(error_chain(&e), "committing the table: disk full");
+    }
+}

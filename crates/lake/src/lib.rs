@@ -3,7 +3,7 @@
 //! Data flows through the modules in this order:
 //! - [`input`]: replay inputs (files, directories, gzip), their format, units of work;
 //! - [`convert`]: the core shared by every way in: source record → payload → rows per
-//!   partition ([`rows`], [`partition`]) or dead letters ([`dead_letter`]); S3Url bodies come
+//!   partition (`rows`, [`partition`]) or dead letters ([`dead_letter`]); S3Url bodies come
 //!   from [`fetch`], and [`fetch_retry`] says when a record whose fetch keeps failing is given
 //!   up on;
 //! - [`writer`]: rolled Parquet files per partition, memory bounded;
@@ -24,9 +24,9 @@ pub mod fetch_retry;
 pub mod input;
 mod op_column;
 pub mod partition;
-mod repeated;
+mod payload_columns;
 pub mod replay;
-pub mod rows;
+pub(crate) mod rows;
 pub mod schema;
 pub mod store;
 pub mod writer;

@@ -13,7 +13,7 @@ use arrow_buffer::NullBufferBuilder;
 use arrow_schema::ArrowError;
 use synclake_records::Operation;
 
-use crate::repeated::dictionary;
+use crate::payload_columns::dictionary;
 
 /// The dictionary: each operation's spelling at the index of its key. One array shared by
 /// every batch, so the writer knows it again and looks its entries up once per column chunk.
@@ -77,7 +77,7 @@ mod tests {
     use arrow_array::cast::AsArray;
 
     use super::*;
-    use crate::repeated::tests::strings;
+    use crate::payload_columns::tests::strings;
 
     #[test]
     fn rows_read_their_operation_or_null() -> Result<(), ArrowError> {

@@ -3,7 +3,7 @@
 //! The builders are reused across batches: appending a payload copies its strings straight
 //! from the (borrowed) decoded payload into the column buffers, with no per-row allocation.
 //! Strings that hold one value per payload (pool, identity, dataset, lineage) are copied once
-//! per payload, not once per row (see `repeated.rs`).
+//! per payload, not once per row (see `payload_columns.rs`).
 
 use std::sync::Arc;
 
@@ -14,7 +14,7 @@ use arrow_schema::ArrowError;
 use synclake_records::{Lineage, Payload, Position, SyncRecord};
 
 use crate::op_column::OpColumn;
-use crate::repeated::{PayloadColumns, PayloadValues};
+use crate::payload_columns::{PayloadColumns, PayloadValues};
 use crate::schema::{UTC, batch_schema, timestamp_in_range};
 
 /// Column builders for the table's rows; [`RowsBuilder::finish`] yields a batch and resets.

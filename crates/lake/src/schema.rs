@@ -79,7 +79,7 @@ static BATCH: LazyLock<SchemaRef> = LazyLock::new(|| {
         .iter()
         .map(|f| {
             let mut f = f.as_ref().clone();
-            if crate::repeated::COLUMNS.contains(&f.name().as_str()) || f.name() == col::OP {
+            if crate::payload_columns::COLUMNS.contains(&f.name().as_str()) || f.name() == col::OP {
                 f = f.with_data_type(DataType::Dictionary(
                     Box::new(DataType::Int32),
                     Box::new(DataType::Utf8),
