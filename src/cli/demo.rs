@@ -8,7 +8,7 @@ use clap::{Args, Parser};
 
 use super::replay_cmd::{ReplayArgs, replay_into};
 use super::report;
-use crate::synth::{GenConfig, generate};
+use synclake_synth::{GenConfig, generate};
 
 /// Flags of `demo`.
 #[derive(Debug, Args)]

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::Args;
 
-use crate::synth::{GenConfig, generate};
+use synclake_synth::{GenConfig, generate};
 
 /// Flags of `gen`.
 #[derive(Debug, Args)]

@@ -234,14 +234,14 @@ impl TableRecords {
 
 /// `n` generated payloads (seed `seed`), S3Url bodies written under `s3dir` as file:// URLs.
 pub fn payloads(n: u64, seed: u64, s3dir: &Path) -> Vec<Vec<u8>> {
-    let cfg = synclake::synth::GenConfig {
+    let cfg = synclake_synth::GenConfig {
         payloads: n,
         seed,
         s3url_dir: Some(s3dir.to_owned()),
-        ..synclake::synth::GenConfig::default()
+        ..synclake_synth::GenConfig::default()
     };
     let mut out = Vec::new();
-    synclake::synth::generate(&cfg, &mut out).unwrap();
+    synclake_synth::generate(&cfg, &mut out).unwrap();
     out.split(|b| *b == b'\n')
         .filter(|l| !l.is_empty())
         .map(<[u8]>::to_vec)
