@@ -1,4 +1,4 @@
-//! The two patches to the parquet crate (vendor/parquet/SYNCLAKE.md) change no output:
+//! The two patches to the parquet crate (vendor/parquet-patches) change no output:
 //! - min/max of a dictionary array come from the dictionary values its rows reference, and
 //!   equal what the per-row pass gives for the same strings written as a plain array;
 //! - pages are Snappy-compressed through a buffer kept per thread, and read back whatever
