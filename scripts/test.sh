@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine: installs and starts the local services (moto for
-# S3; DuckDB and pyarrow as table readers) on 127.0.0.1, runs the format and lint checks and
-# every test, and stops the services it started.
+# S3; DuckDB and pyarrow as table readers) on 127.0.0.1, runs the format check, the check of
+# vendor/parquet against the published crate, the lint and every test, and stops the services
+# it started.
 #
 #   scripts/test.sh [extra cargo-nextest args]
 set -euo pipefail
@@ -12,6 +13,8 @@ export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AW
 
 echo "== format" >&2
 cargo fmt --all -- --check
+echo "== vendored parquet (published crate + vendor/parquet-patches)" >&2
+scripts/check-vendored-parquet.sh
 echo "== lint" >&2
 cargo clippy --workspace --all-targets -- -D warnings
 echo "== fixtures (the reference decoder holds them to fixtures/README.md)" >&2

@@ -1,0 +1,11 @@
+// SPDX-License-Identifier: Apache-2.0
+// SPDX-FileCopyrightText: See the NOTICE file distributed with this work for additional information regarding copyright ownership
+// SPDX-FileContributor: Licensed to the Apache Software Foundation (ASF) under one or more contributor license agreements
+
+pub(crate) mod assertions;
+pub(crate) mod cases;
+pub(crate) mod fixture;
+pub(crate) mod model;
+pub(crate) mod register;
+pub(crate) mod runner;
+pub(crate) mod shapes;
