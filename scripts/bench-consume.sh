@@ -17,8 +17,8 @@
 #                    `setup` there, starts its own moto and kinesis-local, and stops them on exit;
 #                    it refuses a tools dir whose servers are already running (someone else's)
 #   SYNCLAKE_BIN     use this synclake binary instead of building one
-#   FLOOR_BIN        use this read_floor binary (crates/kinesis/examples/read_floor.rs) instead
-#                    of the one beside SYNCLAKE_BIN (examples/read_floor) or building one
+#   FLOOR_BIN        use this read_floor binary (crates/bench/src/bin/read_floor.rs) instead
+#                    of the one beside SYNCLAKE_BIN (read_floor) or building one
 #   ROUNDS           rounds of (consume, replay, floor), interleaved (default 3): figures are medians
 #   SHARDS           shards of the stream (default 4)
 #   FLUSH_AGE        --flush-age-secs of the throughput runs (default 60, the daemon's; the
@@ -38,7 +38,7 @@
 # trim horizon with a fresh state and table and stops it (SIGTERM) once its checkpoints cover
 # every record; its CPU time (user + sys, from wait4) per GB of payload, against the same for
 # `replay` of the same JSON Lines (from /usr/bin/time -v), is the cost of the Kinesis part.
-# Each round also runs the floor (crates/kinesis/examples/read_floor.rs): the consumer's own
+# Each round also runs the floor (crates/bench/src/bin/read_floor.rs): the consumer's own
 # polling reader and SDK client reading every record and dropping it. Its CPU per GB is what
 # reading through aws-sdk-kinesis costs before anything is decoded or written, so
 # (floor + replay) / replay is the least consume / replay can be.
@@ -83,13 +83,13 @@ if [[ -n "${SYNCLAKE_BIN:-}" ]]; then
   BIN="$SYNCLAKE_BIN"
 else
   # one build of both, so that they share one set of dependency features
-  (cd "$REPO" && cargo build --release --workspace --bin synclake --example read_floor)
+  (cd "$REPO" && cargo build --release --workspace --bin synclake --bin read_floor)
   BIN="$RELEASE/synclake"
 fi
-FLOOR="${FLOOR_BIN:-$(dirname "$BIN")/examples/read_floor}"
+FLOOR="${FLOOR_BIN:-$(dirname "$BIN")/read_floor}"
 if [[ ! -x "$FLOOR" ]]; then
-  (cd "$REPO" && cargo build --release --workspace --example read_floor)
-  FLOOR="$RELEASE/examples/read_floor"
+  (cd "$REPO" && cargo build --release --workspace --bin read_floor)
+  FLOOR="$RELEASE/read_floor"
 fi
 
 mkdir -p "$DIR"
@@ -265,7 +265,7 @@ printf "%-8s %-24s %-24s\n" consume "${C_CPU[*]}" "${C_CPUGB[*]}"
 printf "%-8s %-24s %-24s\n" replay "${R_CPU[*]}" "${R_CPUGB[*]}"
 printf "%-8s %-24s %-24s\n" floor "${F_CPU[*]}" "${F_CPUGB[*]}"
 echo "CPU per GB, median: consume $(median "${C_CPUGB[@]}"), replay $(median "${R_CPUGB[@]}"), floor $(median "${F_CPUGB[@]}")"
-echo "floor: the SDK reading every record, nothing decoded or written (crates/kinesis/examples/read_floor.rs)"
+echo "floor: the SDK reading every record, nothing decoded or written (crates/bench/src/bin/read_floor.rs)"
 echo "  (floor + replay) / replay per round: ${F_RATIOS[*]}; median $(median "${F_RATIOS[@]}"): the least consume / replay can be"
 echo "consume / replay CPU per GB per round: ${RATIOS[*]}; median $(median "${RATIOS[@]}") (target ≤ 1.5)"
 echo "latency: $(val markers "$L") puts at $LATENCY_RATE/s over $LATENCY_SECS s, --flush-age-secs $LATENCY_FLUSH_AGE, table scanned every 100 ms"

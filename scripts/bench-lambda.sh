@@ -13,9 +13,9 @@ WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 cargo build --release --quiet --bin synclake
 # The floor: a function that only takes the event as aws_lambda_events' KinesisEvent.
-cargo build --profile bench --quiet -p synclake-lambda --example floor_handler
+cargo build --profile bench --quiet -p synclake-bench --bin floor_handler
 # Payloads of one day of traffic (a live stream's batch spans hours, not a week).
 "${CARGO_TARGET_DIR:-$REPO/target}/release/synclake" gen --payloads 25000 --days 1 --seed 7 --out "$WORK/payloads.jsonl" 2>/dev/null
 SYNCLAKE_BENCH_PAYLOADS="$WORK/payloads.jsonl" SYNCLAKE_BENCH_PYTHON="$TOOLS/venv/bin/python" \
-  SYNCLAKE_BENCH_FLOOR="${CARGO_TARGET_DIR:-$REPO/target}/release/examples/floor_handler" \
+  SYNCLAKE_BENCH_FLOOR="${CARGO_TARGET_DIR:-$REPO/target}/release/floor_handler" \
   cargo bench --quiet -p synclake-lambda --bench stream_to_parquet

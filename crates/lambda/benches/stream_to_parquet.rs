@@ -9,7 +9,7 @@
 //! provides a Python with pyarrow. Environment:
 //! - `SYNCLAKE_BENCH_PAYLOADS`: JSON Lines of Cognito Streams payloads;
 //! - `SYNCLAKE_BENCH_PYTHON`: a Python with pyarrow (the baseline is skipped, loudly, without);
-//! - `SYNCLAKE_BENCH_FLOOR`: the `floor_handler` example binary, timed the same way: a function
+//! - `SYNCLAKE_BENCH_FLOOR`: the `floor_handler` binary of `synclake-bench`, timed the same way: a function
 //!   that only takes the event as `aws_lambda_events`' `KinesisEvent` (the floor under any
 //!   handler on these crates; skipped without);
 //! - `SYNCLAKE_BENCH_ROUNDS`: cold starts per batch size (default 5), each followed by

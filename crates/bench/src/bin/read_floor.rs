@@ -4,7 +4,7 @@
 //! parsed, the runtime), which no consumer built on `aws-sdk-kinesis` can avoid.
 //!
 //! ```sh
-//! cargo run --release -p synclake-kinesis --example read_floor -- ENDPOINT STREAM RECORDS [EFO_CONSUMER]
+//! cargo run --release -p synclake-bench --bin read_floor -- ENDPOINT STREAM RECORDS [EFO_CONSUMER]
 //! ```
 //!
 //! Exits 0 once RECORDS records were read, printing `records=` and `bytes=` (payload bytes);
