@@ -98,3 +98,37 @@ fn s3url_bodies_of_a_unit_are_fetched_concurrently() {
     }
     assert_eq!(ids, expected);
 }
+
+#[test]
+fn the_table_is_the_same_whatever_the_fetch_concurrency() {
+    let server = slow_server();
+    let tmp = tempfile::tempdir().unwrap();
+    let input = capture(tmp.path(), &server);
+    let run = |name: &str, fetch_concurrency: usize| {
+        let out = tmp.path().join(name);
+        let opts = ReplayOptions {
+            workers: 1,
+            fetch_concurrency,
+            ..ReplayOptions::default()
+        };
+        let summary = run_replay(
+            std::slice::from_ref(&input),
+            &out,
+            None,
+            1 << 30,
+            &opts,
+            fetch_options(&server),
+        );
+        let rows: Vec<_> = read_table(&out)
+            .into_iter()
+            .map(|r| (r.file, r.identity_id, r.key, r.value, r.sequence_number))
+            .collect();
+        (summary.committed, rows)
+    };
+    let (one_files, one_rows) = run("one-at-a-time", 1);
+    let (many_files, many_rows) = run("concurrent", 16);
+    assert_eq!(one_files, many_files, "same files");
+    assert_eq!(one_rows, many_rows, "same rows in the same order");
+    assert_eq!(one_rows.len(), many_rows.len());
+    assert!(!one_rows.is_empty());
+}
