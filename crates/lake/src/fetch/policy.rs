@@ -6,7 +6,7 @@
 //! explicitly ([`AllowedHost`], which may also use `http`). A host that passes is still refused
 //! when its name resolves only to addresses that are not public (loopback, private, link-local
 //! such as the instance metadata service at 169.254.169.254, ...): see
-//! [`refused_address_class`] and the resolver in [`super::resolve`].
+//! [`refused_address_class`] and the fetcher's resolver hook (`fetch/resolve.rs`).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
