@@ -2,8 +2,8 @@
 //!
 //! The URL comes from the record, so it is untrusted: [`policy`] decides what may be fetched
 //! (https to Amazon S3 endpoints, plus hosts allowed explicitly; never a redirect; never an
-//! address that is not public, checked by the `resolve` module after DNS resolution), and a refused URL
-//! is a dead letter, never a request. `file://` URLs are read only when
+//! address that is not public, checked by the `resolve` module after DNS resolution), and a
+//! refused URL is a dead letter, never a request. `file://` URLs are read only when
 //! [`FetchOptions::allow_file_urls`] is set, which only `replay` offers.
 //!
 //! The URL's lifetime is undocumented, so fetches happen as the payload is read, with a
