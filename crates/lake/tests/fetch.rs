@@ -1,5 +1,7 @@
 //! S3Url fetch error paths a real S3 server will not produce on demand (expired URLs,
-//! transient 5xx, oversized bodies), against a canned-response HTTP server on 127.0.0.1.
+//! transient 5xx, oversized bodies, connections refused or cut mid-body), against a
+//! canned-response HTTP server on 127.0.0.1 (allowed explicitly, as the fetch policy requires);
+//! and that no error shows a presigned URL's signature, session token or user info.
 #![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
