@@ -15,7 +15,7 @@ use rand::{Rng as _, SeedableRng as _};
 /// Kills with SIGKILL; at least 10, as the issue asks.
 const KILLS: usize = 16;
 
-fn start_daemon(stream: &str, out: &Path, state: &Path, log: &Path) -> Child {
+fn start_daemon(stream: &str, out: &Path, state: &Path, log: &Path, bodies: &str) -> Child {
     let log = std::fs::File::options().create(true).append(true).open(log).unwrap();
     Command::new(env!("CARGO_BIN_EXE_synclake"))
         .args([
@@ -36,7 +36,8 @@ fn start_daemon(stream: &str, out: &Path, state: &Path, log: &Path) -> Child {
             "50",
             "--discover-secs",
             "0.5",
-            "--allow-file-urls",
+            "--fetch-allow-host",
+            bodies,
             "--fetch-attempts",
             "1",
         ])
@@ -65,7 +66,7 @@ fn sigkill_at_random_moments_leaves_every_record_in_the_table_once() {
         .unwrap_or_else(|| rand::rng().random());
     eprintln!("crash test seed {seed} (set SYNCLAKE_CRASH_SEED to repeat the kill timings)");
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let payloads = payloads(3000, seed, &dir.path().join("bodies"));
+    let (payloads, bodies) = payloads_over_http(3000, seed, &dir.path().join("bodies"));
     let stream = unique_stream("crash");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -91,7 +92,7 @@ fn sigkill_at_random_moments_leaves_every_record_in_the_table_once() {
         })
     };
     for kill in 0..KILLS {
-        let mut daemon = start_daemon(&stream, &out, &state, &log);
+        let mut daemon = start_daemon(&stream, &out, &state, &log, &bodies);
         let alive = Duration::from_millis(rng.random_range(200..1200));
         std::thread::sleep(alive);
         assert!(
@@ -107,7 +108,7 @@ fn sigkill_at_random_moments_leaves_every_record_in_the_table_once() {
     assert_eq!(puts.len(), payloads.len());
 
     // A last run catches up; then SIGTERM: flush, commit, exit 0.
-    let mut daemon = start_daemon(&stream, &out, &state, &log);
+    let mut daemon = start_daemon(&stream, &out, &state, &log, &bodies);
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
         let table = TableRecords::read(&out);

@@ -49,6 +49,9 @@ fn replay_capture(
         "--summary-json",
         summary_path.to_str().unwrap(),
         "--no-progress",
+        // The local S3 server is not an Amazon S3 endpoint: allowed explicitly.
+        "--fetch-allow-host",
+        &s3_allow_host(),
     ]);
     (out, summary(&summary_path))
 }

@@ -32,7 +32,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Convert captured Cognito Streams data (files, directories, gzip) into the table.
-    Replay(replay_cmd::ReplayArgs),
+    Replay(Box<replay_cmd::ReplayArgs>),
     /// Read a Kinesis stream into the table until stopped, exactly once (SIGINT/SIGTERM: flush,
     /// commit, exit 0).
     Consume(Box<consume_cmd::ConsumeArgs>),
@@ -47,7 +47,7 @@ pub enum Command {
 /// Runs a parsed command line; the exit code says whether anything went to the dead letters.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Replay(args) => replay_cmd::run(args),
+        Command::Replay(args) => replay_cmd::run(*args),
         Command::Consume(args) => consume_cmd::run(*args),
         Command::Gen(args) => gen_cmd::run(args),
         Command::Demo(args) => demo::run(args),

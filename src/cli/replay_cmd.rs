@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use synclake_lake::{
-    Codec, FetchOptions, Fetcher, PartitionSpec, Progress, ReplayOptions, ReplaySummary, S3Options, Store,
+    AllowedHost, Codec, FetchOptions, Fetcher, PartitionSpec, Progress, ReplayOptions, ReplaySummary, S3Options, Store,
     WriterOptions, input, replay,
 };
 use synclake_records::InputFormat;
@@ -107,36 +107,47 @@ impl TableArgs {
     }
 }
 
-/// How S3Url payloads are fetched.
+/// How S3Url payloads are fetched: shared by `replay` and `consume`. Defaults come from
+/// [`FetchOptions::default`]. Holds no way to read `file://` URLs: that is `replay`'s own
+/// `--allow-file-urls`, since `consume` reads records anyone who can write to the stream chose.
 #[derive(Debug, Clone, Args)]
 pub struct FetchArgs {
     /// Timeout of one S3Url fetch attempt, seconds.
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = FetchOptions::default().timeout.as_secs())]
     pub fetch_timeout_secs: u64,
     /// Largest S3Url body accepted, MiB.
-    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    #[arg(long, default_value_t = (FetchOptions::default().max_bytes / (1024 * 1024)) as u64,
+        value_parser = clap::value_parser!(u64).range(1..=4096))]
     pub fetch_max_mb: u64,
     /// Attempts per S3Url fetch (transient errors are retried with backoff).
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = FetchOptions::default().attempts)]
     pub fetch_attempts: u32,
-    /// Accept file:// URLs in kinesisSyncRecordsURL (captures with S3 bodies saved locally).
-    #[arg(long)]
-    pub allow_file_urls: bool,
+    /// How long a record's retryable fetch failures may go on before it becomes a
+    /// `fetch_exhausted` dead letter, seconds.
+    #[arg(long, env = "SYNCLAKE_FETCH_RETRY_WINDOW_SECS",
+        default_value_t = FetchOptions::default().retry_window.as_secs())]
+    pub fetch_retry_window_secs: u64,
+    /// Also fetch S3Url bodies from this host (HOST or HOST:PORT; repeatable, or
+    /// comma-separated in the variable): an S3-compatible server. Such a host may use http and
+    /// private addresses; other URLs must be https to an Amazon S3 endpoint.
+    #[arg(
+        long,
+        value_name = "HOST[:PORT]",
+        env = "SYNCLAKE_FETCH_ALLOW_HOSTS",
+        value_delimiter = ','
+    )]
+    pub fetch_allow_host: Vec<AllowedHost>,
 }
 
 impl FetchArgs {
-    /// A fetcher with these limits.
-    pub fn fetcher(&self) -> anyhow::Result<Fetcher> {
-        Fetcher::new(self.options()).context("build HTTP client")
-    }
-
-    /// The fetch limits from the flags.
+    /// The fetch limits and allowed hosts from the flags (never `file://` URLs).
     pub fn options(&self) -> FetchOptions {
         FetchOptions {
             timeout: Duration::from_secs(self.fetch_timeout_secs.max(1)),
             max_bytes: mib(self.fetch_max_mb),
             attempts: self.fetch_attempts.max(1),
-            allow_file_urls: self.allow_file_urls,
+            retry_window: Duration::from_secs(self.fetch_retry_window_secs),
+            allow_hosts: self.fetch_allow_host.clone(),
             ..FetchOptions::default()
         }
     }
@@ -157,6 +168,14 @@ pub struct ReplayArgs {
     /// S3Url fetching.
     #[command(flatten)]
     pub fetch: FetchArgs,
+    /// Accept file:// URLs in kinesisSyncRecordsURL (captures with S3 bodies saved locally).
+    /// `replay` only: `consume` and the Lambda never read local files for a record.
+    #[arg(long)]
+    pub allow_file_urls: bool,
+    /// S3Url bodies each worker fetches at once.
+    #[arg(long, default_value_t = ReplayOptions::default().fetch_concurrency as u64,
+        value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub fetch_concurrency: u64,
     /// Worker threads (default: one per core).
     #[arg(long)]
     pub workers: Option<usize>,
@@ -203,7 +222,11 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
 /// Plans and runs a replay into `store`, with a progress bar on a terminal.
 pub fn replay_into(args: &ReplayArgs, store: &Store) -> anyhow::Result<ReplaySummary> {
     let units = input::plan(&args.inputs, args.format.format(), args.unit_mb * 1024 * 1024)?;
-    let fetcher = args.fetch.fetcher()?;
+    let fetcher = Fetcher::new(FetchOptions {
+        allow_file_urls: args.allow_file_urls,
+        ..args.fetch.options()
+    })
+    .context("build HTTP client")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -215,6 +238,8 @@ pub fn replay_into(args: &ReplayArgs, store: &Store) -> anyhow::Result<ReplaySum
         ..ReplayOptions::default()
     };
     opts.buffer_bytes = mib(args.buffer_mb);
+    // At most 256 (the flag's range).
+    opts.fetch_concurrency = args.fetch_concurrency as usize;
     opts.max_line_bytes = mib(args.max_line_mb);
     if let Some(w) = args.workers {
         opts.workers = w.max(1);
@@ -264,4 +289,72 @@ fn progress_bar(total: u64) -> ProgressBar {
     .unwrap_or_else(|_| ProgressStyle::default_bar());
     bar.set_style(style);
     bar
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use clap::Parser as _;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("synclake").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn only_replay_can_read_file_urls() {
+        let Command::Replay(replay) = parse(&["replay", "in.jsonl", "--out", "lake", "--allow-file-urls"])
+            .unwrap()
+            .command
+        else {
+            panic!("not replay")
+        };
+        assert!(replay.allow_file_urls);
+        assert!(
+            !replay.fetch.options().allow_file_urls,
+            "the shared group never allows them"
+        );
+        let err = parse(&["consume", "--stream", "s", "--out", "lake", "--allow-file-urls"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::UnknownArgument, "{err}");
+    }
+
+    #[test]
+    fn fetch_flags_fill_in_the_library_defaults() {
+        let Command::Consume(consume) = parse(&[
+            "consume",
+            "--stream",
+            "s",
+            "--out",
+            "lake",
+            "--fetch-allow-host",
+            "127.0.0.1:9000",
+            "--fetch-allow-host",
+            "minio.internal",
+            "--fetch-retry-window-secs",
+            "60",
+        ])
+        .unwrap()
+        .command
+        else {
+            panic!("not consume")
+        };
+        let o = consume.fetch.options();
+        let d = FetchOptions::default();
+        assert_eq!(
+            (o.timeout, o.max_bytes, o.attempts),
+            (d.timeout, d.max_bytes, d.attempts)
+        );
+        assert_eq!(o.retry_window, Duration::from_secs(60));
+        let hosts: Vec<String> = o.allow_hosts.iter().map(ToString::to_string).collect();
+        assert_eq!(hosts, ["127.0.0.1:9000", "minio.internal"]);
+        let Command::Replay(replay) = parse(&["replay", "in", "--out", "lake"]).unwrap().command else {
+            panic!("not replay")
+        };
+        assert_eq!(replay.fetch.options().retry_window, d.retry_window);
+        assert!(replay.fetch.options().allow_hosts.is_empty());
+        let err = parse(&["replay", "in", "--out", "lake", "--fetch-allow-host", "http://x/"]).unwrap_err();
+        assert!(err.to_string().contains("not host or host:port"), "{err}");
+    }
 }

@@ -247,3 +247,23 @@ pub fn payloads(n: u64, seed: u64, s3dir: &Path) -> Vec<Vec<u8>> {
         .map(<[u8]>::to_vec)
         .collect()
 }
+
+/// [`payloads`] with the S3Url bodies served over HTTP by a server on 127.0.0.1 instead of
+/// file:// URLs, which `consume` never reads (records come from whoever can write to the
+/// stream). Returns the payloads and the server's `host:port`, for `--fetch-allow-host`.
+pub fn payloads_over_http(n: u64, seed: u64, s3dir: &Path) -> (Vec<Vec<u8>>, String) {
+    let server = super::lake::http::serve_dir(s3dir.to_owned());
+    let from = format!("file://{}/", s3dir.display());
+    let to = server.url("/");
+    let mut served = 0;
+    let payloads = payloads(n, seed, s3dir)
+        .into_iter()
+        .map(|p| {
+            let text = String::from_utf8(p).unwrap();
+            served += usize::from(text.contains(&from));
+            text.replace(&from, &to).into_bytes()
+        })
+        .collect();
+    assert!(served > 0, "no S3Url payload points at {from}");
+    (payloads, server.host())
+}

@@ -7,7 +7,7 @@ pub mod lake;
 mod services;
 
 #[allow(unused_imports)]
-pub use services::{required_env, s3_endpoint, s3_store};
+pub use services::{required_env, s3_allow_host, s3_endpoint, s3_store};
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -33,3 +33,11 @@ pub fn s3_store(bucket: &str) -> Arc<AmazonS3> {
             .unwrap(),
     )
 }
+
+/// The local S3 server's `host:port`, for `--fetch-allow-host`: presigned URLs to it are not
+/// Amazon S3 endpoints, so the fetch policy refuses them unless allowed.
+pub fn s3_allow_host() -> String {
+    let endpoint = s3_endpoint();
+    let authority = endpoint.split_once("://").map_or(endpoint.as_str(), |(_, rest)| rest);
+    authority.split('/').next().unwrap().to_owned()
+}

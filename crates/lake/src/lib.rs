@@ -4,8 +4,8 @@
 //! - [`input`]: replay inputs (files, directories, gzip), their format, units of work;
 //! - [`convert`]: the core shared by every way in: source record → payload → rows per
 //!   partition (`rows`, [`partition`]) or dead letters ([`dead_letter`]); S3Url bodies come
-//!   from [`fetch`], and [`fetch_retry`] says when a record whose fetch keeps failing is given
-//!   up on;
+//!   from [`fetch`], under its allow policy ([`fetch::policy`]), and [`fetch_retry`] says when
+//!   a record whose fetch keeps failing is given up on;
 //! - [`writer`]: rolled Parquet files per partition, memory bounded;
 //! - [`store`]: spool files committed atomically to a local directory or S3;
 //! - [`replay`]: the parallel file → table run built from the above.
@@ -34,7 +34,7 @@ pub mod writer;
 pub use batch::{BatchFailure, BatchOptions, BatchOutcome, CommitGate, record_tag, write_batch, write_batch_gated};
 pub use convert::{ConvertStats, Converter, Step};
 pub use error::LakeError;
-pub use fetch::{FetchOptions, Fetcher};
+pub use fetch::{AllowedHost, FetchOptions, Fetcher};
 pub use fetch_retry::{FetchExhausted, RetryLedger};
 pub use partition::{PartitionColumn, PartitionSpec};
 pub use replay::{Progress, ReplayOptions, ReplaySummary, replay};

@@ -5,6 +5,12 @@
 //! [`PartitionedWriter`]s, and commits files as they are sealed. Memory per worker is bounded
 //! by the chunk size, the writer's budget and its open-file limit, whatever the input size or
 //! the number of partitions.
+//!
+//! S3Url bodies are fetched concurrently: from the first S3Url payload on, records are held
+//! back (copied, in input order) while later S3Url payloads join the batch of fetches, and
+//! when the batch is full, or before anything else must follow them (a rejected input, the
+//! end of the unit), the bodies are fetched together and the held records converted in input
+//! order. The table does not depend on which fetch finishes first.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -13,14 +19,15 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use futures::StreamExt as _;
 use synclake_records::envelope::{get_records_items, lambda_event_items};
-use synclake_records::{InputFormat, Lineage, Position, SourceRecord};
+use synclake_records::{DecodeBuffers, InputFormat, Lineage, PayloadType, Position, SourceRecord};
 use tokio::runtime::Handle;
 
 use crate::convert::{ConvertStats, Converter, Step};
 use crate::dead_letter::{DEAD_LETTER_DIR, Stage};
 use crate::error::LakeError;
-use crate::fetch::Fetcher;
+use crate::fetch::{FetchError, Fetcher};
 use crate::input::{LineSink, Part, Unit, read_document, read_lines};
 use crate::partition::PartitionSpec;
 use crate::schema::{dead_letter_schema, table_schema};
@@ -44,6 +51,8 @@ pub struct ReplayOptions {
     pub batch_rows: usize,
     /// Memory all buffered rows of one worker may take before the largest are written.
     pub buffer_bytes: usize,
+    /// S3Url bodies each worker fetches at once.
+    pub fetch_concurrency: usize,
 }
 
 impl Default for ReplayOptions {
@@ -58,6 +67,7 @@ impl Default for ReplayOptions {
             max_line_bytes: 8 * 1024 * 1024,
             batch_rows: 64 * 1024,
             buffer_bytes: 16 * 1024 * 1024,
+            fetch_concurrency: 16,
         }
     }
 }
@@ -245,7 +255,26 @@ struct UnitRun<'s, 'a> {
     rows_reported: u64,
     dead_reported: u64,
     summary: ReplaySummary,
+    /// Records held back behind an S3Url payload, in input order (see the module docs).
+    held: Vec<Held>,
+    /// S3Url payloads among them.
+    held_urls: usize,
+    /// Their bytes.
+    held_bytes: usize,
+    /// Decodes held records to find their URLs (the converter must not see them yet).
+    probe: DecodeBuffers,
 }
+
+/// A record held back until the S3Url bodies before it are fetched.
+struct Held {
+    data: Vec<u8>,
+    lineage: Lineage<'static>,
+    /// Its body's URL, when it is an S3Url payload.
+    url: Option<String>,
+}
+
+/// Most bytes of records held back per worker before their fetches start.
+const MAX_HELD_BYTES: usize = 8 * 1024 * 1024;
 
 fn run_unit(shared: &Shared<'_>, unit: &Unit, to_sync: &mpsc::Sender<String>) -> Result<(), LakeError> {
     let opts = shared.opts;
@@ -270,6 +299,10 @@ fn run_unit(shared: &Shared<'_>, unit: &Unit, to_sync: &mpsc::Sender<String>) ->
         rows_reported: 0,
         dead_reported: 0,
         summary: ReplaySummary::default(),
+        held: Vec::new(),
+        held_urls: 0,
+        held_bytes: 0,
+        probe: DecodeBuffers::default(),
     };
     let result = unit
         .parts
@@ -307,7 +340,7 @@ impl<'s> UnitRun<'s, '_> {
                         arrival_ms: None,
                     },
                 };
-                self.conv.reject(&record, Stage::Envelope, "input_unreadable", &e);
+                self.reject(&record, Stage::Envelope, "input_unreadable", &e);
                 self.flush(false)
             }
             other => other,
@@ -346,22 +379,98 @@ impl<'s> UnitRun<'s, '_> {
                                 data: Cow::Borrowed(&bad.raw),
                                 lineage: bad.lineage.clone(),
                             };
-                            self.conv.reject(&record, Stage::Envelope, bad.error.kind(), &bad.error);
+                            self.reject(&record, Stage::Envelope, bad.error.kind(), &bad.error);
                         }
                     }
                 }
             }
-            Err(e) => self.conv.reject(&whole, Stage::Envelope, e.kind(), &e),
+            Err(e) => self.reject(&whole, Stage::Envelope, e.kind(), &e),
         }
         // A unit may group many documents: keep memory bounded between them.
         self.flush(false)
     }
 
     fn push(&mut self, record: &SourceRecord<'_>) {
-        if let Step::NeedsFetch(url) = self.conv.push(record) {
-            let body = self.shared.runtime.block_on(self.shared.fetcher.fetch(&url));
-            self.conv.push_fetched(record, body.as_ref().map(Bytes::clone));
+        if self.held.is_empty() {
+            if let Step::NeedsFetch(url) = self.conv.push(record) {
+                self.hold(record, Some(url));
+            }
+            return;
         }
+        let url = self.s3url_of(&record.data);
+        self.hold(record, url);
+    }
+
+    /// The body URL of an S3Url payload, None for anything else.
+    fn s3url_of(&mut self, data: &[u8]) -> Option<String> {
+        // Cheap pre-filter; a payload type spelt with escapes is caught when converted.
+        memchr::memmem::find(data, b"S3Url")?;
+        let payload = self.probe.decode(data).ok()?;
+        let url = match payload.payload_type {
+            PayloadType::S3Url => payload.records_url.as_ref().map(|u| u.as_str().to_owned()),
+            _ => None,
+        };
+        self.probe.recycle(payload);
+        url
+    }
+
+    fn hold(&mut self, record: &SourceRecord<'_>, url: Option<String>) {
+        self.held_bytes += record.data.len();
+        self.held_urls += usize::from(url.is_some());
+        self.held.push(Held {
+            data: record.data.to_vec(),
+            lineage: owned(&record.lineage),
+            url,
+        });
+        let max_urls = self.shared.opts.fetch_concurrency.max(1) * 4;
+        if self.held_urls >= max_urls || self.held_bytes >= MAX_HELD_BYTES {
+            self.release();
+        }
+    }
+
+    /// Fetches the held S3Url bodies concurrently, then converts the held records in input
+    /// order.
+    fn release(&mut self) {
+        if self.held.is_empty() {
+            return;
+        }
+        let mut held = std::mem::take(&mut self.held);
+        let fetcher = self.shared.fetcher;
+        let concurrency = self.shared.opts.fetch_concurrency.max(1);
+        let fetches = held
+            .iter()
+            .enumerate()
+            .filter_map(|(i, h)| h.url.as_deref().map(|url| (i, url)));
+        let fetched: Vec<(usize, Result<Bytes, FetchError>)> = self.shared.runtime.block_on(
+            futures::stream::iter(fetches)
+                .map(|(i, url)| async move { (i, fetcher.fetch(url).await) })
+                .buffer_unordered(concurrency)
+                .collect(),
+        );
+        let mut bodies: Vec<Option<Result<Bytes, FetchError>>> = held.iter().map(|_| None).collect();
+        for (i, body) in fetched {
+            bodies[i] = Some(body);
+        }
+        for (h, body) in held.iter().zip(bodies) {
+            let record = SourceRecord {
+                data: Cow::Borrowed(&h.data),
+                lineage: h.lineage.clone(),
+            };
+            if let Step::NeedsFetch(url) = self.conv.push(&record) {
+                let body = body.unwrap_or_else(|| self.shared.runtime.block_on(fetcher.fetch(&url)));
+                self.conv.push_fetched(&record, body.as_ref().map(Bytes::clone));
+            }
+        }
+        held.clear();
+        self.held = held;
+        self.held_urls = 0;
+        self.held_bytes = 0;
+    }
+
+    /// Sends an input to the dead letters after the records held before it.
+    fn reject(&mut self, record: &SourceRecord<'_>, stage: Stage, kind: &str, error: &dyn std::error::Error) {
+        self.release();
+        self.conv.reject(record, stage, kind, error);
     }
 
     /// Hands buffered rows to the writers (all of them when `all`, else the partitions worth
@@ -418,6 +527,7 @@ impl<'s> UnitRun<'s, '_> {
     }
 
     fn finish(&mut self) -> Result<(), LakeError> {
+        self.release();
         self.flush(true)?;
         self.table.close_all()?;
         self.dead.close_all()?;
@@ -456,10 +566,23 @@ impl LineSink for UnitRun<'_, '_> {
             },
         };
         let error = std::io::Error::other(format!("line longer than {} bytes (first bytes kept)", prefix.len()));
-        self.conv.reject(&record, Stage::Envelope, "line_too_long", &error);
+        self.reject(&record, Stage::Envelope, "line_too_long", &error);
     }
 
     fn chunk_done(&mut self) -> Result<(), LakeError> {
         self.flush(false)
+    }
+}
+
+/// A lineage that owns its strings, to outlive the chunk it was read from.
+fn owned(l: &Lineage<'_>) -> Lineage<'static> {
+    Lineage {
+        source: Cow::Owned(l.source.clone().into_owned()),
+        position: match &l.position {
+            Position::Sequence(s) => Position::Sequence(Cow::Owned(s.clone().into_owned())),
+            Position::Offset(n) => Position::Offset(*n),
+            Position::Index(n) => Position::Index(*n),
+        },
+        arrival_ms: l.arrival_ms,
     }
 }

@@ -1,5 +1,7 @@
 //! S3Url fetch error paths a real S3 server will not produce on demand (expired URLs,
-//! transient 5xx, oversized bodies), against a canned-response HTTP server on 127.0.0.1.
+//! transient 5xx, oversized bodies, connections refused or cut mid-body), against a
+//! canned-response HTTP server on 127.0.0.1 (allowed explicitly, as the fetch policy requires);
+//! and that no error shows a presigned URL's signature, session token or user info.
 #![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
@@ -58,7 +60,8 @@ fn fetcher(attempts: u32) -> Fetcher {
         backoff: Duration::from_millis(1),
         timeout: Duration::from_secs(5),
         max_bytes: 1024,
-        allow_file_urls: false,
+        // The canned servers listen on 127.0.0.1, which is fetched only when allowed.
+        allow_hosts: vec!["127.0.0.1".parse().unwrap()],
         ..FetchOptions::default()
     })
     .unwrap()
@@ -122,10 +125,73 @@ async fn unreachable_host_is_a_transport_error() {
 #[tokio::test]
 async fn file_and_other_schemes_are_refused_unless_allowed() {
     let err = fetcher(1).fetch("file:///etc/passwd").await.unwrap_err();
-    assert!(matches!(err, FetchError::BadUrl { .. }));
+    assert!(matches!(err, FetchError::NotAllowed { .. }));
     assert!(err.to_string().contains("--allow-file-urls"));
     let err = fetcher(1).fetch("ftp://example.com/x").await.unwrap_err();
-    assert_eq!(err.kind(), "fetch_bad_url");
+    assert_eq!(err.kind(), "fetch_not_allowed");
     let err = fetcher(1).fetch("not a url").await.unwrap_err();
     assert_eq!(err.kind(), "fetch_bad_url");
+}
+
+/// A presigned URL's credentials: the signature and the session token.
+const SIGNATURE: &str = "5ec7e75161a7a7e5";
+const TOKEN: &str = "FwoGZXIvYXdzSESSIONTOKEN";
+
+fn signed(base: &str) -> String {
+    format!(
+        "{base}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Security-Token={TOKEN}&X-Amz-Expires=900&X-Amz-Signature={SIGNATURE}"
+    )
+}
+
+/// The error with every cause, as a dead letter's `error` column holds it.
+fn full_message(e: &dyn std::error::Error) -> String {
+    let mut message = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        message.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
+    message
+}
+
+fn assert_no_credentials(message: &str) {
+    assert!(!message.contains(SIGNATURE), "the signature leaked: {message}");
+    assert!(!message.contains(TOKEN), "the session token leaked: {message}");
+}
+
+#[tokio::test]
+async fn a_refused_connection_does_not_show_the_signature() {
+    let addr = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
+    let url = signed(&format!("http://{addr}/bucket/records.json"));
+    let err = fetcher(1).fetch(&url).await.unwrap_err();
+    assert!(matches!(err, FetchError::Transport { .. }), "{err}");
+    let message = full_message(&err);
+    assert!(
+        message.contains("/bucket/records.json"),
+        "the URL is still named: {message}"
+    );
+    assert_no_credentials(&message);
+    assert_no_credentials(&format!("{err:?}"));
+}
+
+#[tokio::test]
+async fn a_connection_closed_mid_body_does_not_show_the_signature() {
+    let (base, _) = canned(vec![
+        "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nConnection: close\r\n\r\n[{\"key\":".to_owned(),
+    ])
+    .await;
+    let url = signed(base.split('?').next().unwrap());
+    let err = fetcher(1).fetch(&url).await.unwrap_err();
+    assert!(matches!(err, FetchError::Transport { .. }), "{err}");
+    assert_no_credentials(&full_message(&err));
+    assert_no_credentials(&format!("{err:?}"));
+}
+
+#[tokio::test]
+async fn userinfo_is_not_shown_either() {
+    let addr = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
+    let url = format!("http://admin:hunter2@{addr}/x");
+    let err = fetcher(1).fetch(&url).await.unwrap_err();
+    let message = full_message(&err);
+    assert!(!message.contains("hunter2") && !message.contains("admin"), "{message}");
 }

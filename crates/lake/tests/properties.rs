@@ -100,6 +100,7 @@ proptest! {
             batch_rows,
             buffer_bytes,
             writer: WriterOptions { row_group_rows: 7, file_rows: 13, max_open_files: 3, ..WriterOptions::default() },
+            ..ReplayOptions::default()
         };
         let out = tmp.path().join("lake");
         let summary = run_replay(&[input], &out, Some(InputFormat::JsonLines), unit, &opts, offline_fetch());

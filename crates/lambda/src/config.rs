@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
-use synclake_lake::{BatchOptions, Codec, CommitMode, FetchOptions, PartitionSpec, S3Options, WriterOptions};
+use synclake_lake::{
+    AllowedHost, BatchOptions, Codec, CommitMode, FetchOptions, PartitionSpec, S3Options, WriterOptions,
+};
 
 /// Where the table goes, how it is laid out, and how S3Url bodies are fetched.
 #[derive(Debug, Clone)]
@@ -57,9 +59,39 @@ impl StreamConfig {
                 reason,
             })?,
         };
-        let timeout_secs: u64 = parse(&get, "SYNCLAKE_FETCH_TIMEOUT_SECS", 10)?;
-        let max_mb: usize = parse(&get, "SYNCLAKE_FETCH_MAX_MB", 64)?;
-        let attempts: u32 = parse(&get, "SYNCLAKE_FETCH_ATTEMPTS", 3)?;
+        // The function's defaults are the library's Lambda preset; each variable overrides one.
+        let defaults = FetchOptions::lambda();
+        let timeout_secs: u64 = parse(&get, "SYNCLAKE_FETCH_TIMEOUT_SECS", defaults.timeout.as_secs())?;
+        let max_mb: usize = parse(&get, "SYNCLAKE_FETCH_MAX_MB", defaults.max_bytes / (1024 * 1024))?;
+        let attempts: u32 = parse(&get, "SYNCLAKE_FETCH_ATTEMPTS", defaults.attempts)?;
+        let retry_window_secs: u64 = parse(
+            &get,
+            "SYNCLAKE_FETCH_RETRY_WINDOW_SECS",
+            defaults.retry_window.as_secs(),
+        )?;
+        let allow_hosts = get("SYNCLAKE_FETCH_ALLOW_HOSTS")
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|h| !h.is_empty())
+                    .map(|h| {
+                        h.parse::<AllowedHost>().map_err(|e| ConfigError {
+                            var: "SYNCLAKE_FETCH_ALLOW_HOSTS",
+                            reason: e.to_string(),
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?
+            .unwrap_or_default();
+        // Records come from whoever can write to the stream: the function never reads local
+        // files for them. The variable once existed; refuse it rather than ignore it.
+        if get("SYNCLAKE_ALLOW_FILE_URLS").is_some() {
+            return Err(ConfigError {
+                var: "SYNCLAKE_ALLOW_FILE_URLS",
+                reason: "no longer supported: the function never reads file:// URLs (only `synclake replay --allow-file-urls` does)".into(),
+            });
+        }
         let concurrency: usize = parse(&get, "SYNCLAKE_CONCURRENCY", 16)?;
         check(
             "SYNCLAKE_FETCH_TIMEOUT_SECS",
@@ -68,6 +100,11 @@ impl StreamConfig {
         )?;
         check("SYNCLAKE_FETCH_MAX_MB", (1..=1024).contains(&max_mb), "1..=1024")?;
         check("SYNCLAKE_FETCH_ATTEMPTS", (1..=10).contains(&attempts), "1..=10")?;
+        check(
+            "SYNCLAKE_FETCH_RETRY_WINDOW_SECS",
+            (1..=7 * 24 * 3600).contains(&retry_window_secs),
+            "1..=604800",
+        )?;
         check("SYNCLAKE_CONCURRENCY", (1..=256).contains(&concurrency), "1..=256")?;
         if let Some(format) = get("AWS_LAMBDA_LOG_FORMAT")
             && !format.eq_ignore_ascii_case("json")
@@ -95,8 +132,10 @@ impl StreamConfig {
                 timeout: Duration::from_secs(timeout_secs),
                 max_bytes: max_mb * 1024 * 1024,
                 attempts,
-                allow_file_urls: parse(&get, "SYNCLAKE_ALLOW_FILE_URLS", false)?,
-                ..FetchOptions::default()
+                retry_window: Duration::from_secs(retry_window_secs),
+                allow_hosts,
+                allow_file_urls: false,
+                ..defaults
             },
             spool_dir: get("SYNCLAKE_SPOOL_DIR")
                 .map_or_else(|| std::env::temp_dir().join("synclake-spool"), PathBuf::from),
@@ -159,7 +198,11 @@ mod tests {
         assert_eq!(c.batch.partition, PartitionSpec::default());
         assert_eq!(c.batch.writer.codec, Codec::Snappy);
         assert_eq!(c.batch.mode, CommitMode::Overwrite);
-        assert_eq!(c.fetch.attempts, 3);
+        let lambda = FetchOptions::lambda();
+        assert_eq!(c.fetch.attempts, lambda.attempts);
+        assert_eq!(c.fetch.timeout, lambda.timeout);
+        assert_eq!(c.fetch.retry_window, FetchOptions::default().retry_window);
+        assert!(c.fetch.allow_hosts.is_empty());
         assert!(!c.fetch.allow_file_urls);
         assert!(!c.s3.path_style);
     }
@@ -173,7 +216,8 @@ mod tests {
             ("SYNCLAKE_FETCH_TIMEOUT_SECS", "3"),
             ("SYNCLAKE_FETCH_MAX_MB", "2"),
             ("SYNCLAKE_FETCH_ATTEMPTS", "1"),
-            ("SYNCLAKE_ALLOW_FILE_URLS", "true"),
+            ("SYNCLAKE_FETCH_RETRY_WINDOW_SECS", "120"),
+            ("SYNCLAKE_FETCH_ALLOW_HOSTS", "127.0.0.1:9000, minio.internal"),
             ("SYNCLAKE_CONCURRENCY", "4"),
             ("SYNCLAKE_S3_ENDPOINT", "http://127.0.0.1:5000"),
             ("SYNCLAKE_S3_PATH_STYLE", "true"),
@@ -186,7 +230,10 @@ mod tests {
         assert_eq!(c.fetch.timeout, Duration::from_secs(3));
         assert_eq!(c.fetch.max_bytes, 2 * 1024 * 1024);
         assert_eq!(c.fetch.attempts, 1);
-        assert!(c.fetch.allow_file_urls);
+        assert_eq!(c.fetch.retry_window, Duration::from_secs(120));
+        let hosts: Vec<String> = c.fetch.allow_hosts.iter().map(ToString::to_string).collect();
+        assert_eq!(hosts, ["127.0.0.1:9000", "minio.internal"]);
+        assert!(!c.fetch.allow_file_urls);
         assert_eq!(c.batch.concurrency, 4);
         assert_eq!(c.s3.endpoint.as_deref(), Some("http://127.0.0.1:5000"));
         assert!(c.s3.path_style);
@@ -217,6 +264,24 @@ mod tests {
             (
                 &[("SYNCLAKE_OUTPUT", "s3://b"), ("SYNCLAKE_FETCH_ATTEMPTS", "0")],
                 "SYNCLAKE_FETCH_ATTEMPTS",
+                "out of range",
+            ),
+            (
+                &[("SYNCLAKE_OUTPUT", "s3://b"), ("SYNCLAKE_ALLOW_FILE_URLS", "true")],
+                "SYNCLAKE_ALLOW_FILE_URLS",
+                "never reads file://",
+            ),
+            (
+                &[
+                    ("SYNCLAKE_OUTPUT", "s3://b"),
+                    ("SYNCLAKE_FETCH_ALLOW_HOSTS", "http://x/"),
+                ],
+                "SYNCLAKE_FETCH_ALLOW_HOSTS",
+                "not host or host:port",
+            ),
+            (
+                &[("SYNCLAKE_OUTPUT", "s3://b"), ("SYNCLAKE_FETCH_RETRY_WINDOW_SECS", "0")],
+                "SYNCLAKE_FETCH_RETRY_WINDOW_SECS",
                 "out of range",
             ),
             (

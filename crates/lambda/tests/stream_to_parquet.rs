@@ -19,7 +19,7 @@ fn function(output: &str, extra: &[(&str, &str)]) -> StreamToParquet {
         ("SYNCLAKE_OUTPUT".into(), output.into()),
         ("SYNCLAKE_FETCH_ATTEMPTS".into(), "1".into()),
         ("SYNCLAKE_FETCH_TIMEOUT_SECS".into(), "5".into()),
-        ("SYNCLAKE_ALLOW_FILE_URLS".into(), "true".into()),
+        ("SYNCLAKE_FETCH_ALLOW_HOSTS".into(), body_server().host()),
     ];
     vars.extend(extra.iter().map(|(k, v)| ((*k).into(), (*v).into())));
     let config = StreamConfig::from_env(|k| vars.iter().rev().find(|(n, _)| n == k).map(|(_, v)| v.clone())).unwrap();
@@ -34,11 +34,13 @@ fn event(json: &str) -> KinesisBatchEvent {
     KinesisBatchEvent::from_json(json).unwrap()
 }
 
-/// The S3Url fixture pointing at the fixture body through a file:// URL.
+/// The S3Url fixture pointing at the fixture body on the test's body server.
 fn s3url_payload() -> Vec<u8> {
     let mut v: serde_json::Value =
         serde_json::from_slice(&std::fs::read(fixtures().join("payloads/s3url.json")).unwrap()).unwrap();
-    v["kinesisSyncRecordsURL"] = format!("file://{}", fixtures().join("s3url/records_array.json").display()).into();
+    v["kinesisSyncRecordsURL"] = body_server()
+        .url("/records_array.json?X-Amz-Expires=900&X-Amz-Signature=s")
+        .into();
     serde_json::to_vec(&v).unwrap()
 }
 

@@ -1,6 +1,8 @@
 //! Shared helpers of the lake's tests: run a replay, read a table back row by row.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod http;
+
 use std::path::{Path, PathBuf};
 
 use arrow_array::cast::AsArray;
@@ -202,12 +204,14 @@ pub fn run_replay(
     replay(&units, &store, &fetcher, rt.handle(), opts, &Progress::default()).unwrap()
 }
 
-/// Fetch options that never reach the network: one quick attempt, file URLs allowed.
+/// Fetch options that never reach the network: one quick attempt, file URLs allowed, and the
+/// test servers on 127.0.0.1 (any port) allowed explicitly, as the fetch policy requires.
 pub fn offline_fetch() -> FetchOptions {
     FetchOptions {
         attempts: 1,
         timeout: std::time::Duration::from_secs(2),
         allow_file_urls: true,
+        allow_hosts: vec!["127.0.0.1".parse().unwrap()],
         ..FetchOptions::default()
     }
 }

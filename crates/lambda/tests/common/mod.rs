@@ -204,3 +204,11 @@ impl Drop for Emulator {
         }
     }
 }
+
+/// The S3Url fixture bodies (`fixtures/s3url/`) served over HTTP on 127.0.0.1, one server per
+/// test process: the function never reads file:// URLs, and fetches from this host only
+/// because the tests allow it (`SYNCLAKE_FETCH_ALLOW_HOSTS`).
+pub fn body_server() -> &'static lake::http::Server {
+    static SERVER: std::sync::OnceLock<lake::http::Server> = std::sync::OnceLock::new();
+    SERVER.get_or_init(|| lake::http::serve_dir(fixtures().join("s3url")))
+}
