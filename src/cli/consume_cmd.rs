@@ -12,7 +12,7 @@ use synclake_kinesis::{Consumer, ConsumerConfig, FlushPolicy, KinesisOptions, Po
 use synclake_lake::{BatchOptions, CommitMode, S3Options};
 use tokio::sync::watch;
 
-use super::replay_cmd::{FetchArgs, TableArgs, mib};
+use super::flags::{FetchArgs, TableArgs, mib};
 
 /// Where shards without a checkpoint begin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]

@@ -2,6 +2,7 @@
 
 pub mod consume_cmd;
 pub mod demo;
+pub mod flags;
 pub mod gen_cmd;
 pub mod logging;
 pub mod replay_cmd;

@@ -8,12 +8,10 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use synclake_lake::{
-    AllowedHost, Codec, FetchOptions, Fetcher, PartitionSpec, Progress, ReplayOptions, ReplaySummary, S3Options, Store,
-    WriterOptions, input, replay,
-};
+use synclake_lake::{FetchOptions, Fetcher, Progress, ReplayOptions, ReplaySummary, Store, input, replay};
 use synclake_records::InputFormat;
 
+use super::flags::{FetchArgs, TableArgs, as_mib, mib};
 use super::report;
 
 /// Input format, or `auto` to tell it from the content.
@@ -40,115 +38,6 @@ impl FormatArg {
             FormatArg::LambdaEvent => Some(InputFormat::LambdaEvent),
             FormatArg::GetRecords => Some(InputFormat::GetRecords),
             FormatArg::Payload => Some(InputFormat::Payload),
-        }
-    }
-}
-
-/// Where the table goes and how it is written: shared by every command that writes one.
-#[derive(Debug, Clone, Args)]
-pub struct TableArgs {
-    /// Output: a local directory or s3://bucket/prefix.
-    #[arg(long, env = "SYNCLAKE_OUT")]
-    pub out: String,
-    /// Partition columns, in order: dt, hr, identity_pool_id, dataset_name (empty: none).
-    #[arg(long, default_value = "dt,hr", env = "SYNCLAKE_PARTITION_BY")]
-    pub partition_by: PartitionSpec,
-    /// Compression: snappy, zstd, zstd:LEVEL (1-22), none.
-    #[arg(long, default_value = "snappy", env = "SYNCLAKE_COMPRESSION")]
-    pub compression: Codec,
-    /// Most rows per row group.
-    #[arg(long, default_value_t = 512 * 1024)]
-    pub row_group_rows: usize,
-    /// Roll a file once it holds this many rows.
-    #[arg(long, default_value_t = 10_000_000)]
-    pub file_rows: usize,
-    /// Roll a file once it holds about this many MiB.
-    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=65536))]
-    pub file_mb: u64,
-    /// Memory (MiB) each worker's open files may buffer before row groups are flushed.
-    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=65536))]
-    pub memory_mb: u64,
-    /// Most files each worker keeps open; the least recently used is sealed beyond it.
-    #[arg(long, default_value_t = 16)]
-    pub max_open_files: usize,
-    /// S3 endpoint URL, for S3-compatible servers.
-    #[arg(long, env = "SYNCLAKE_S3_ENDPOINT")]
-    pub s3_endpoint: Option<String>,
-    /// S3 region (default: AWS_REGION).
-    #[arg(long, env = "SYNCLAKE_S3_REGION")]
-    pub s3_region: Option<String>,
-    /// Path-style S3 addressing (most local S3 servers need it).
-    #[arg(long, env = "SYNCLAKE_S3_PATH_STYLE")]
-    pub s3_path_style: bool,
-}
-
-impl TableArgs {
-    /// Writer limits from the flags.
-    pub fn writer_options(&self) -> WriterOptions {
-        WriterOptions {
-            codec: self.compression,
-            row_group_rows: self.row_group_rows.max(1),
-            file_rows: self.file_rows.max(1),
-            file_bytes: mib(self.file_mb),
-            memory_budget: mib(self.memory_mb),
-            max_open_files: self.max_open_files.max(1),
-        }
-    }
-
-    /// Opens the output store.
-    pub fn open_store(&self) -> anyhow::Result<Store> {
-        let s3 = S3Options {
-            endpoint: self.s3_endpoint.clone(),
-            region: self.s3_region.clone(),
-            path_style: self.s3_path_style,
-        };
-        let spool = std::env::temp_dir().join("synclake-spool");
-        Ok(Store::open(&self.out, &s3, &spool)?)
-    }
-}
-
-/// How S3Url payloads are fetched: shared by `replay` and `consume`. Defaults come from
-/// [`FetchOptions::default`]. Holds no way to read `file://` URLs: that is `replay`'s own
-/// `--allow-file-urls`, since `consume` reads records anyone who can write to the stream chose.
-#[derive(Debug, Clone, Args)]
-pub struct FetchArgs {
-    /// Timeout of one S3Url fetch attempt, seconds.
-    #[arg(long, default_value_t = FetchOptions::default().timeout.as_secs())]
-    pub fetch_timeout_secs: u64,
-    /// Largest S3Url body accepted, MiB.
-    #[arg(long, default_value_t = (FetchOptions::default().max_bytes / (1024 * 1024)) as u64,
-        value_parser = clap::value_parser!(u64).range(1..=4096))]
-    pub fetch_max_mb: u64,
-    /// Attempts per S3Url fetch (transient errors are retried with backoff).
-    #[arg(long, default_value_t = FetchOptions::default().attempts)]
-    pub fetch_attempts: u32,
-    /// How long a record's retryable fetch failures may go on before it becomes a
-    /// `fetch_exhausted` dead letter, seconds.
-    #[arg(long, env = "SYNCLAKE_FETCH_RETRY_WINDOW_SECS",
-        default_value_t = FetchOptions::default().retry_window.as_secs())]
-    pub fetch_retry_window_secs: u64,
-    /// Also fetch S3Url bodies from this host (HOST or HOST:PORT; repeatable, or
-    /// comma-separated in the variable): an S3-compatible server. Such a host may use http and
-    /// private addresses; other URLs must be https to an Amazon S3 endpoint.
-    #[arg(
-        long,
-        value_name = "HOST[:PORT]",
-        env = "SYNCLAKE_FETCH_ALLOW_HOSTS",
-        value_delimiter = ','
-    )]
-    pub fetch_allow_host: Vec<AllowedHost>,
-}
-
-impl FetchArgs {
-    /// The fetch limits and allowed hosts from the flags (never `file://` URLs).
-    pub fn options(&self) -> FetchOptions {
-        FetchOptions {
-            timeout: Duration::from_secs(self.fetch_timeout_secs.max(1)),
-            max_bytes: mib(self.fetch_max_mb),
-            attempts: self.fetch_attempts.max(1),
-            retry_window: Duration::from_secs(self.fetch_retry_window_secs),
-            allow_hosts: self.fetch_allow_host.clone(),
-            ..FetchOptions::default()
         }
     }
 }
@@ -181,15 +70,18 @@ pub struct ReplayArgs {
     pub workers: Option<usize>,
     /// Split uncompressed JSON Lines files into units of this many MiB (units are written in
     /// parallel, each into its own files; the same split gives the same file names).
-    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=1048576))]
+    #[arg(long, default_value_t = input::DEFAULT_UNIT_BYTES / (1024 * 1024),
+        value_parser = clap::value_parser!(u64).range(1..=1048576))]
     pub unit_mb: u64,
     /// Memory (MiB) each worker's buffered rows may take before the largest partitions are
     /// written (small partitions are otherwise held until the end of the unit).
-    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=65536))]
+    #[arg(long, default_value_t = as_mib(ReplayOptions::default().buffer_bytes),
+        value_parser = clap::value_parser!(u64).range(1..=65536))]
     pub buffer_mb: u64,
     /// Longest JSON Lines line accepted, MiB; longer lines go to the dead letters (their
     /// first bytes kept).
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    #[arg(long, default_value_t = as_mib(ReplayOptions::default().max_line_bytes),
+        value_parser = clap::value_parser!(u64).range(1..=1024))]
     pub max_line_mb: u64,
     /// No progress bar.
     #[arg(long)]
@@ -274,11 +166,6 @@ pub fn replay_into(args: &ReplayArgs, store: &Store) -> anyhow::Result<ReplaySum
         bar.finish_and_clear();
     }
     Ok(result?)
-}
-
-/// MiB → bytes; the flags' ranges keep this far from overflow.
-pub(crate) fn mib(n: u64) -> usize {
-    usize::try_from(n.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX)
 }
 
 fn progress_bar(total: u64) -> ProgressBar {

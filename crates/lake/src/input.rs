@@ -22,6 +22,9 @@ use crate::error::LakeError;
 const HEAD_BYTES: usize = 64 * 1024;
 /// Most bytes read to tell the format of a file whose first line is not complete JSON.
 const DETECT_BYTES: u64 = 32 * 1024 * 1024;
+/// Default size of a unit of work: large enough that a unit's files are not small, small
+/// enough that a large input keeps every worker busy.
+pub const DEFAULT_UNIT_BYTES: u64 = 256 * 1024 * 1024;
 /// Largest document (Lambda event, get-records output, single payload) read whole.
 pub const MAX_DOCUMENT_BYTES: u64 = 1024 * 1024 * 1024;
 

@@ -52,6 +52,17 @@ impl FromStr for Codec {
     }
 }
 
+impl std::fmt::Display for Codec {
+    /// The spelling [`Codec::from_str`] reads back.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Codec::Snappy => f.write_str("snappy"),
+            Codec::Zstd(level) => write!(f, "zstd:{level}"),
+            Codec::None => f.write_str("none"),
+        }
+    }
+}
+
 /// Limits of the files and of the memory they buffer.
 #[derive(Debug, Clone)]
 pub struct WriterOptions {
