@@ -23,7 +23,7 @@ use crate::metrics::{Metrics, Totals};
 use crate::reader::efo::{FanOutOptions, ensure_consumer};
 use crate::reader::poll::PollOptions;
 use crate::reader::{ReadMode, ShardTarget, StartAt};
-use crate::shards::{ShardInfo, is_known_child, list_shards, readable};
+use crate::shards::{ShardInfo, expired_parents, is_known_child, list_shards, readable};
 use crate::worker::{Committed, ShardExit, Shared, run_shard};
 
 /// Where shards without a checkpoint begin.
@@ -229,7 +229,9 @@ impl Consumer {
         let mut last_report = (Instant::now(), self.shared.metrics.totals());
         let mut failure: Option<ConsumeError> = None;
         let mut relist = false;
+        let mut warned_expired: HashSet<String> = HashSet::new();
         loop {
+            warn_expired(&shards, &states, &mut warned_expired);
             self.spawn_ready(&shards, &states, &mut running, &mut workers, &worker_stop);
             if *stop.borrow() {
                 break;
@@ -381,6 +383,17 @@ impl Consumer {
             }
         }
         (now, totals)
+    }
+}
+
+/// Logs, once per run, each parent that aged out of the stream before this consumer finished
+/// it: its records after the checkpoint expired unread, and its children are read anyway.
+fn warn_expired(shards: &[ShardInfo], states: &HashMap<String, ShardState>, warned: &mut HashSet<String>) {
+    for (parent, state) in expired_parents(shards, states) {
+        if warned.insert(parent.to_owned()) {
+            tracing::warn!(shard = parent, checkpoint = ?state.checkpoint, pending = ?state.pending,
+                "parent shard expired from the stream before it was read to its end; reading its children");
+        }
     }
 }
 
