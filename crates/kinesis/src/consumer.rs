@@ -15,7 +15,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::backoff::BackoffOptions;
-use crate::checkpoint::{CheckpointStore, FileStore, ShardState};
+use crate::checkpoint::{CheckpointStore, FileStore, Incarnation, ShardState, StartPoint};
 use crate::client::{KinesisOptions, Stream, connect, describe_stream};
 use crate::error::{ConsumeError, describe};
 use crate::flush::{FlushPolicy, MemoryGauge};
@@ -72,6 +72,9 @@ pub struct ConsumerConfig {
     pub shutdown_timeout: Duration,
     /// Serve Prometheus metrics here.
     pub metrics_addr: Option<SocketAddr>,
+    /// If the stream was deleted and re-created since the state was written, set the old
+    /// shard states aside and start afresh (else that is refused).
+    pub start_over_recreated_stream: bool,
 }
 
 impl ConsumerConfig {
@@ -94,6 +97,7 @@ impl ConsumerConfig {
             report_every: Duration::from_secs(30),
             shutdown_timeout: Duration::from_secs(60),
             metrics_addr: None,
+            start_over_recreated_stream: false,
         }
     }
 }
@@ -137,7 +141,17 @@ impl Consumer {
                 .to_string(),
             Store::Object { .. } => config.output.trim_end_matches('/').to_owned(),
         };
-        let checkpoints: Arc<dyn CheckpointStore> = Arc::new(FileStore::open(&config.state_dir, &stream.arn, &output)?);
+        let incarnation = Incarnation {
+            arn: &stream.arn,
+            created_ms: stream.created_ms,
+        };
+        let file_store = FileStore::open(
+            &config.state_dir,
+            incarnation,
+            &output,
+            config.start_over_recreated_stream,
+        )?;
+        let checkpoints: Arc<dyn CheckpointStore> = Arc::new(file_store);
         let fetcher = Fetcher::new(config.fetch.clone()).map_err(|e| ConsumeError::Config {
             name: "fetch",
             reason: e.to_string(),
@@ -328,12 +342,19 @@ impl Consumer {
                 continue;
             }
             let state = states.get(&shard.id).cloned().unwrap_or_default();
-            let start = match &state.checkpoint {
-                Some(seq) => StartAt::After(seq.clone()),
-                None if is_known_child(shard, shards, states) => StartAt::TrimHorizon,
-                None => match self.config.start {
+            // The first start is recorded by the worker before it reads (see `StartPoint`), so
+            // that a restart before the first checkpoint begins at the same place.
+            let start = match (&state.checkpoint, state.start) {
+                (Some(seq), _) => StartAt::After(seq.clone()),
+                (None, Some(StartPoint::TrimHorizon)) => StartAt::TrimHorizon,
+                (None, Some(StartPoint::AtTimestampMs(ms))) => {
+                    StartAt::AtTimestamp(aws_smithy_types::DateTime::from_millis(ms))
+                }
+                (None, None) if is_known_child(shard, shards, states) => StartAt::TrimHorizon,
+                (None, None) => match self.config.start {
                     StartPosition::TrimHorizon => StartAt::TrimHorizon,
-                    StartPosition::Latest => StartAt::Latest,
+                    // "Latest" as a time, taken before the first read: exact across restarts.
+                    StartPosition::Latest => StartAt::AtTimestamp(std::time::SystemTime::now().into()),
                     StartPosition::AtTimestamp(ms) => StartAt::AtTimestamp(aws_smithy_types::DateTime::from_millis(ms)),
                 },
             };

@@ -14,10 +14,10 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use crate::backoff::{Backoff, BackoffOptions};
-use crate::checkpoint::{CheckpointError, CheckpointStore, PendingFlush, ShardState};
+use crate::checkpoint::{CheckpointError, CheckpointStore, PendingFlush, ShardState, StartPoint};
 use crate::flush::{FlushPolicy, MemoryGauge};
 use crate::metrics::{Metrics, ShardMetrics};
-use crate::reader::{ReadEvent, ReadMode, ShardTarget, read_shard};
+use crate::reader::{ReadEvent, ReadMode, ShardTarget, StartAt, read_shard};
 use crate::shards::list_shards;
 
 /// What every shard worker shares.
@@ -76,6 +76,8 @@ struct Worker {
     oldest: Option<Instant>,
     retry_at: Option<Instant>,
     backoff: Backoff,
+    /// Waits between attempts at a shard that cannot be read but is still listed.
+    read_backoff: Backoff,
 }
 
 /// Reads and commits one shard until it ends or `stop` turns true.
@@ -89,6 +91,7 @@ pub async fn run_shard(
     let mut w = Worker {
         metrics: shared.metrics.shard(&target.shard_id),
         backoff: Backoff::new(shared.backoff),
+        read_backoff: Backoff::new(shared.backoff),
         shard: target.shard_id.clone(),
         shared,
         state,
@@ -120,9 +123,11 @@ impl Worker {
                 self.wait_or_stop(stop).await;
             }
         }
-        let (tx, mut rx) = mpsc::channel(1);
+        self.record_start(&target.start).await?;
+        let original_start = target.start.clone();
         let (client, stream_arn) = (target.client.clone(), target.stream_arn.clone());
-        let reader = tokio::spawn(read_shard(target, mode, tx));
+        let (tx, mut rx) = mpsc::channel(1);
+        let mut reader = tokio::spawn(read_shard(target.clone(), mode.clone(), tx));
         let exit = loop {
             if *stop.borrow() {
                 break ShardExit::Stopped;
@@ -133,6 +138,11 @@ impl Worker {
                 _ = stop.changed() => break ShardExit::Stopped,
                 event = rx.recv(), if !self.blocked() => match event {
                     Some(ReadEvent::Records { records, millis_behind_latest }) => {
+                        if self.read_backoff.attempts() > 0 {
+                            tracing::info!(shard = %self.shard, attempts = self.read_backoff.attempts(),
+                                "shard readable again");
+                            self.read_backoff.reset();
+                        }
                         self.take(records, millis_behind_latest);
                         if self.should_flush() {
                             self.flush().await?;
@@ -146,13 +156,31 @@ impl Worker {
                     }
                     Some(ReadEvent::Gone { reason }) => {
                         // Ended only if the stream no longer lists it (expired past retention);
-                        // a stream that is gone, or a shard still listed, is read again later.
+                        // a stream that is gone, or a shard still listed, is read again after a
+                        // growing wait.
                         let listed = list_shards(&client, &stream_arn).await;
                         if !matches!(&listed, Ok(shards) if shards.iter().all(|s| s.id != self.shard)) {
-                            tracing::warn!(shard = %self.shard, %reason, still_listed = listed.is_ok(),
-                                "shard could not be read; trying it again later");
-                            self.wait_or_stop(stop).await;
-                            break ShardExit::ReaderEnded;
+                            let attempts = self.read_backoff.attempts();
+                            let wait = self.read_backoff.next_wait();
+                            if attempts == 0 {
+                                tracing::warn!(shard = %self.shard, %reason, still_listed = listed.is_ok(),
+                                    max_wait_ms = self.shared.backoff.max.as_millis() as u64,
+                                    "shard cannot be read; trying again with growing waits (not logged again until it reads)");
+                            } else {
+                                tracing::debug!(shard = %self.shard, %reason, attempts, wait_ms = wait.as_millis() as u64,
+                                    "shard still cannot be read");
+                            }
+                            tokio::select! {
+                                _ = stop.changed() => break ShardExit::Stopped,
+                                () = tokio::time::sleep(wait) => {}
+                            }
+                            let mut again = target.clone();
+                            again.start = self.resume_position(&original_start);
+                            let (tx, next_rx) = mpsc::channel(1);
+                            rx = next_rx;
+                            reader.abort();
+                            reader = tokio::spawn(read_shard(again, mode.clone(), tx));
+                            continue;
                         }
                         tracing::warn!(shard = %self.shard, %reason,
                             "shard can no longer be read and is no longer listed (expired); treating it as ended");
@@ -174,6 +202,36 @@ impl Worker {
             self.flush().await?;
         }
         Ok(exit)
+    }
+
+    /// Records where the shard's reading begins, before anything is read, unless it has a
+    /// checkpoint or a recorded start already: a restart before the first checkpoint then
+    /// begins at the same place (the consumer resolved `latest` to a time).
+    async fn record_start(&mut self, start: &StartAt) -> Result<(), CheckpointError> {
+        if self.state.checkpoint.is_some() || self.state.start.is_some() {
+            return Ok(());
+        }
+        let point = match start {
+            StartAt::TrimHorizon => StartPoint::TrimHorizon,
+            StartAt::AtTimestamp(ts) => match ts.to_millis() {
+                Ok(ms) => StartPoint::AtTimestampMs(ms),
+                Err(_) => return Ok(()),
+            },
+            StartAt::Latest | StartAt::After(_) => return Ok(()),
+        };
+        let mut state = self.state.clone();
+        state.start = Some(point);
+        self.save(state).await
+    }
+
+    /// Where a new reader continues: after the last record taken (buffered or checkpointed),
+    /// else where the shard's reading began.
+    fn resume_position(&self, original: &StartAt) -> StartAt {
+        match (self.buffer.last(), &self.state.checkpoint) {
+            (Some(last), _) => StartAt::After(last.sequence_number.clone()),
+            (None, Some(checkpoint)) => StartAt::After(checkpoint.clone()),
+            (None, None) => original.clone(),
+        }
     }
 
     /// Flushes everything, then marks the shard finished. False if stopped first.
