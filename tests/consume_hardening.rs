@@ -223,3 +223,67 @@ fn a_recreated_stream_is_refused_then_started_over_on_request() {
         table.assert_exactly_once(&all);
     });
 }
+
+/// Item 5c: shard 0 holds most of the memory bound; one small record on shard 1 pushes the
+/// total over it. Shard 1 holds less than its share (no flush) and waits blocked; shard 0
+/// flushes its share. Shard 1 must then notice that the total is back under the bound and read
+/// again: more records put on it must be read, with an hour's flush age.
+#[test]
+fn a_worker_blocked_on_the_memory_bound_reads_again_once_under_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("lake");
+    let mut sorted = payloads(400, 43, &dir.path().join("bodies"));
+    sorted.sort_by_key(Vec::len);
+    let big = sorted[sorted.len() - 100..].to_vec();
+    let (small, more) = (vec![sorted[0].clone()], sorted[1..21].to_vec());
+    let big_bytes: usize = big.iter().map(Vec::len).sum();
+    let small_bytes: usize = small.iter().chain(&more).map(Vec::len).sum();
+    assert!(small_bytes * 2 < big_bytes, "shard 1 stays under half the bound");
+    let stream = unique_stream("blocked");
+    let client = kinesis_client();
+    rt().block_on(async {
+        create_stream(&client, &stream, 2).await;
+        let mut cfg = config(&stream, out.to_str().unwrap(), &dir.path().join("state"));
+        cfg.flush.max_age = Duration::from_secs(3600);
+        cfg.flush.memory_limit = big_bytes + 1;
+        let mut running = Running::start(open(cfg).await);
+        running.reading(2).await;
+        let listed = client.list_shards().stream_name(&stream).send().await.unwrap();
+        let starts: Vec<String> = listed
+            .shards
+            .unwrap()
+            .into_iter()
+            .map(|s| s.hash_key_range.unwrap().starting_hash_key)
+            .collect();
+        assert_eq!(starts.len(), 2);
+        let mut puts = put_to_hash_key(&client, &stream, &big, &starts[0]).await;
+        assert!(
+            puts.iter().all(|p| p.0 == puts[0].0),
+            "the big records went to one shard"
+        );
+        running
+            .wait(Duration::from_secs(30), "shard 0's records read", |t| t.records >= 100)
+            .await;
+        assert_eq!(
+            running.metrics.totals().committed_records,
+            0,
+            "under the bound: no flush"
+        );
+        let other = put_to_hash_key(&client, &stream, &small, &starts[1]).await;
+        assert_ne!(other[0].0, puts[0].0, "the small record went to the other shard");
+        puts.extend(other);
+        running
+            .wait(Duration::from_secs(15), "the holder of the bound flushed", |t| {
+                t.committed_records >= 100
+            })
+            .await;
+        puts.extend(put_to_hash_key(&client, &stream, &more, &starts[1]).await);
+        running
+            .wait(Duration::from_secs(15), "the blocked shard reads again", |t| {
+                t.records >= 121
+            })
+            .await;
+        running.stop().await;
+        TableRecords::read(&out).assert_exactly_once(&puts);
+    });
+}

@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use aws_sdk_kinesis::types::Record;
 use futures::future::BoxFuture;
@@ -65,6 +66,10 @@ pub enum ShardExit {
 /// Attempts at a state update before the worker gives up (the checkpoint store is ours: its
 /// failure is loud, and the pending state makes a restart safe).
 const STATE_ATTEMPTS: u32 = 5;
+
+/// How often a worker that may not take records (memory bound) looks again whether it should
+/// flush or may take records again: other workers' flushes change both.
+const BLOCKED_RECHECK: Duration = Duration::from_millis(100);
 
 struct Worker {
     shared: Arc<Shared>,
@@ -132,6 +137,11 @@ impl Worker {
             if *stop.borrow() {
                 break ShardExit::Stopped;
             }
+            if self.blocked() && self.should_flush() {
+                // Blocked workers take nothing, so only this notices that they must flush.
+                self.flush().await?;
+                continue;
+            }
             let flush_at = self.flush_due_at();
             tokio::select! {
                 biased;
@@ -191,6 +201,7 @@ impl Worker {
                     }
                     None => break ShardExit::ReaderEnded,
                 },
+                () = tokio::time::sleep(BLOCKED_RECHECK), if self.blocked() => {}
                 () = sleep_until(flush_at), if flush_at.is_some() => self.flush().await?,
             }
         };
@@ -321,6 +332,13 @@ impl Worker {
                     "could not delete a file an interrupted flush may have left; will try again");
                 return Ok(false);
             }
+        }
+        // The deletions must be durable before the state forgets them: else a crash could bring
+        // back a file whose records are then read (and committed) again.
+        if let Err(error) = sync_dirs_of(&self.shared.store, &pending.keys) {
+            tracing::warn!(shard = %self.shard, %error,
+                "could not make the deletion of an interrupted flush's files durable; will try again");
+            return Ok(false);
         }
         tracing::info!(shard = %self.shard, files = pending.keys.len(), first = %pending.first, last = %pending.last,
             "removed the files of an interrupted flush; its records are read again");
@@ -461,6 +479,24 @@ fn source_record<'r>(shard: &'r str, r: &'r Record) -> SourceRecord<'r> {
             arrival_ms: r.approximate_arrival_timestamp.and_then(|t| t.to_millis().ok()),
         },
     }
+}
+
+/// Fsyncs the directories that held `keys` (a local table), skipping directories that do not
+/// exist (a flush that failed before creating them). On S3 a completed DELETE is durable.
+fn sync_dirs_of(store: &Store, keys: &[String]) -> std::io::Result<()> {
+    let Store::Local { root } = store else { return Ok(()) };
+    let dirs: std::collections::BTreeSet<std::path::PathBuf> = keys
+        .iter()
+        .filter_map(|k| root.join(k).parent().map(std::path::Path::to_owned))
+        .collect();
+    for dir in dirs {
+        match std::fs::File::open(&dir) {
+            Ok(d) => d.sync_all()?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 async fn sleep_until(at: Option<Instant>) {
