@@ -11,8 +11,11 @@ use std::time::{Duration, Instant};
 
 use common::kinesis::*;
 use common::lake::offline_fetch;
+use common::*;
+use synclake_kinesis::fence::FenceError;
 use synclake_kinesis::metrics::Totals;
 use synclake_kinesis::{ConsumeError, Consumer, ConsumerConfig, KinesisOptions, RunSummary, StartPosition};
+use synclake_lake::{S3Options, Store};
 use tokio::sync::watch;
 
 fn rt() -> tokio::runtime::Runtime {
@@ -38,6 +41,14 @@ fn config(stream: &str, out: &str, state: &Path) -> ConsumerConfig {
     c.backoff.base = Duration::from_millis(20);
     c.backoff.max = Duration::from_millis(500);
     c
+}
+
+fn s3_options() -> S3Options {
+    S3Options {
+        endpoint: Some(s3_endpoint()),
+        region: Some("us-east-1".into()),
+        path_style: true,
+    }
 }
 
 /// A consumer running in the background.
@@ -224,6 +235,146 @@ fn a_recreated_stream_is_refused_then_started_over_on_request() {
     });
 }
 
+/// Item 4, local table: a second state on the same table and stream is refused, an empty state
+/// over a table that holds consumer files is refused, and a take-over stops the running writer.
+#[test]
+fn a_second_writer_of_a_local_table_is_refused_and_a_take_over_stops_the_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("lake");
+    fence_refusals(&dir, out.to_str().unwrap(), None, &|| {
+        std::fs::remove_dir_all(out.join("_synclake")).unwrap();
+    });
+}
+
+/// Item 4 on S3 (moto): the same refusals, the marker under the table's prefix.
+#[test]
+fn a_second_writer_of_an_s3_table_is_refused_and_a_take_over_stops_the_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let bucket = new_bucket("fence");
+    let out = format!("s3://{bucket}/table");
+    fence_refusals(&dir, &out, Some(s3_options()), &|| {
+        let store = s3_store(&bucket);
+        rt().block_on(async {
+            use futures::TryStreamExt as _;
+            use object_store::ObjectStore as _;
+            let markers: Vec<_> = store
+                .list(Some(&object_store::path::Path::from("table/_synclake")))
+                .try_collect()
+                .await
+                .unwrap();
+            assert_eq!(markers.len(), 1, "{markers:?}");
+            for m in markers {
+                object_store::ObjectStoreExt::delete(store.as_ref(), &m.location)
+                    .await
+                    .unwrap();
+            }
+        });
+    });
+}
+
+fn fence_refusals(dir: &tempfile::TempDir, out: &str, s3: Option<S3Options>, forget_marker: &dyn Fn()) {
+    let payloads = payloads(60, 41, &dir.path().join("bodies"));
+    let stream = unique_stream("fence");
+    let state = |name: &str| dir.path().join(name);
+    let cfg = |state: &Path| {
+        let mut c = config(&stream, out, state);
+        if let Some(s3) = &s3 {
+            c.s3 = s3.clone();
+        }
+        c
+    };
+    let client = kinesis_client();
+    let runtime = rt();
+    let puts = runtime.block_on(async {
+        create_stream(&client, &stream, 1).await;
+        let puts = put_all(&client, &stream, &payloads, 0).await;
+        let mut a = Running::start(open(cfg(&state("a"))).await);
+        a.wait(Duration::from_secs(60), "first writer", |t| t.committed_records >= 60)
+            .await;
+        a.stop().await;
+
+        // Another state on the same table and stream.
+        let err = Consumer::open_with_client(cfg(&state("b")), client.clone())
+            .await
+            .err()
+            .expect("a second state is refused");
+        let text = err.to_string();
+        assert!(
+            matches!(&err, ConsumeError::Fence(f) if matches!(**f, FenceError::OwnedByAnother { .. })),
+            "{err:?}"
+        );
+        assert!(text.contains("--take-over-output"), "{text}");
+        assert!(
+            text.contains("/a/") && text.contains("/b/"),
+            "names both states: {text}"
+        );
+        puts
+    });
+    // A table written before the fence existed: files, no marker.
+    forget_marker();
+    runtime.block_on(async {
+        let err = Consumer::open_with_client(cfg(&state("c")), client.clone())
+            .await
+            .err()
+            .expect("an empty state over consumer files is refused");
+        assert!(
+            matches!(&err, ConsumeError::Fence(f) if matches!(**f, FenceError::ExistingOutput { .. })),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("--take-over-output"), "{err}");
+
+        // The state that wrote the files claims the table again, and runs.
+        let mut a = Running::start(open(cfg(&state("a"))).await);
+        a.wait(Duration::from_secs(10), "running", |t| t.shards >= 1).await;
+        // Taken over (its operator's decision) while it runs: it stops within a discovery.
+        let mut take = cfg(&state("b"));
+        take.take_over_output = true;
+        let b = open(take).await;
+        let result = tokio::time::timeout(Duration::from_secs(10), a.run)
+            .await
+            .expect("the displaced writer stops")
+            .unwrap();
+        let err = result.expect_err("stops with an error");
+        assert!(
+            matches!(&err, ConsumeError::Fence(f) if matches!(**f, FenceError::Displaced { .. })),
+            "{err:?}"
+        );
+        drop(b);
+        // Nothing was written twice on the way.
+        if s3.is_none() {
+            TableRecords::read(Path::new(out)).assert_exactly_once(&puts);
+        }
+    });
+}
+
+/// Item 4: the marker's create-only PUT against the local S3 server (moto): a second create
+/// must not replace the first (`If-None-Match: *`).
+#[test]
+fn the_writer_marker_is_created_only_once_on_s3() {
+    let dir = tempfile::tempdir().unwrap();
+    let bucket = new_bucket("marker");
+    let store = Store::open(&format!("s3://{bucket}/t"), &s3_options(), &dir.path().join("spool")).unwrap();
+    rt().block_on(async {
+        assert!(
+            store
+                .create_control("_synclake/x.json", b"first".to_vec())
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .create_control("_synclake/x.json", b"second".to_vec())
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            store.read_control("_synclake/x.json").await.unwrap().as_deref(),
+            Some(&b"first"[..])
+        );
+        assert_eq!(store.read_control("_synclake/none.json").await.unwrap(), None);
+    });
+}
+
 /// Item 5c: shard 0 holds most of the memory bound; one small record on shard 1 pushes the
 /// total over it. Shard 1 holds less than its share (no flush) and waits blocked; shard 0
 /// flushes its share. Shard 1 must then notice that the total is back under the bound and read
@@ -286,4 +437,39 @@ fn a_worker_blocked_on_the_memory_bound_reads_again_once_under_it() {
         running.stop().await;
         TableRecords::read(&out).assert_exactly_once(&puts);
     });
+}
+
+/// Item 5b: a killed consumer's spool files (in the local table's partition directories, and
+/// an S3 spool file of a process that is gone) are removed at start; another writer's files
+/// (replay's naming) and live processes' spool files are not.
+#[test]
+fn temporary_files_a_killed_consumer_left_are_swept_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, state) = (dir.path().join("lake"), dir.path().join("state"));
+    let partition = out.join("dt=2026-12-07");
+    std::fs::create_dir_all(&partition).unwrap();
+    let ours = partition.join(
+        ".part-shardId-000000000000-49590338271490256608559692538361571095921575989136588898-0.parquet.inprogress",
+    );
+    let replays = partition.join(".part-0123456789abcdef-000000000000-7.parquet.inprogress");
+    let spool = state.join("spool");
+    std::fs::create_dir_all(&spool).unwrap();
+    let dead_pid = (4_000_000..4_194_304)
+        .find(|pid| !Path::new(&format!("/proc/{pid}")).exists())
+        .unwrap();
+    let dead_spool = spool.join(format!(".spool-{dead_pid}-3.inprogress"));
+    let live_spool = spool.join(format!(".spool-{}-3.inprogress", std::process::id()));
+    for f in [&ours, &replays, &dead_spool, &live_spool] {
+        std::fs::write(f, b"partial").unwrap();
+    }
+    let stream = unique_stream("sweep");
+    rt().block_on(async {
+        create_stream(&kinesis_client(), &stream, 1).await;
+        let consumer = open(config(&stream, out.to_str().unwrap(), &state)).await;
+        drop(consumer);
+    });
+    assert!(!ours.exists(), "the consumer's spool file is swept");
+    assert!(!dead_spool.exists(), "the dead process's S3 spool file is swept");
+    assert!(replays.exists(), "another writer's file is left alone");
+    assert!(live_spool.exists(), "a live process's spool file is left alone");
 }

@@ -82,6 +82,11 @@ pub struct ConsumeArgs {
     /// position. Without it, such a state is refused. Does nothing otherwise.
     #[arg(long)]
     pub start_over_recreated_stream: bool,
+    /// Make this state the table's writer of the stream, even if the table names another
+    /// state (stop that consumer first), or if this state is empty while the table already
+    /// holds consumer files. Without it, both are refused.
+    #[arg(long)]
+    pub take_over_output: bool,
     /// The output table.
     #[command(flatten)]
     pub table: TableArgs,
@@ -133,6 +138,7 @@ impl ConsumeArgs {
         config.shutdown_timeout = secs("--shutdown-timeout-secs", self.shutdown_timeout_secs)?;
         config.metrics_addr = self.metrics_addr;
         config.start_over_recreated_stream = self.start_over_recreated_stream;
+        config.take_over_output = self.take_over_output;
         Ok(config)
     }
 }

@@ -18,6 +18,7 @@ use crate::backoff::BackoffOptions;
 use crate::checkpoint::{CheckpointStore, FileStore, Incarnation, ShardState, StartPoint};
 use crate::client::{KinesisOptions, Stream, connect, describe_stream};
 use crate::error::{ConsumeError, describe};
+use crate::fence::{self, Owner, host_name};
 use crate::flush::{FlushPolicy, MemoryGauge};
 use crate::metrics::{Metrics, Totals};
 use crate::reader::efo::{FanOutOptions, ensure_consumer};
@@ -75,6 +76,9 @@ pub struct ConsumerConfig {
     /// If the stream was deleted and re-created since the state was written, set the old
     /// shard states aside and start afresh (else that is refused).
     pub start_over_recreated_stream: bool,
+    /// Become the table's writer of the stream even if another state is, or if this state is
+    /// empty while the table holds consumer files.
+    pub take_over_output: bool,
 }
 
 impl ConsumerConfig {
@@ -98,6 +102,7 @@ impl ConsumerConfig {
             shutdown_timeout: Duration::from_secs(60),
             metrics_addr: None,
             start_over_recreated_stream: false,
+            take_over_output: false,
         }
     }
 }
@@ -118,6 +123,7 @@ pub struct Consumer {
     stream: Stream,
     shared: Arc<Shared>,
     mode: ReadMode,
+    owner: Owner,
 }
 
 impl Consumer {
@@ -151,6 +157,19 @@ impl Consumer {
             &output,
             config.start_over_recreated_stream,
         )?;
+        let owner = Owner {
+            stream_arn: stream.arn.clone(),
+            state_id: file_store.state_id().to_owned(),
+            state_dir: std::fs::canonicalize(file_store.dir())
+                .unwrap_or_else(|_| file_store.dir().to_owned())
+                .display()
+                .to_string(),
+            host: host_name(),
+        };
+        let state_empty = file_store.load_all().await?.is_empty();
+        fence::claim(&store, &owner, state_empty, config.take_over_output).await?;
+        // Only the writer of the table may remove what a killed writer left.
+        sweep(&store, &config.state_dir.join("spool"))?;
         let checkpoints: Arc<dyn CheckpointStore> = Arc::new(file_store);
         let fetcher = Fetcher::new(config.fetch.clone()).map_err(|e| ConsumeError::Config {
             name: "fetch",
@@ -180,6 +199,7 @@ impl Consumer {
             stream,
             shared,
             mode,
+            owner,
         })
     }
 
@@ -279,7 +299,13 @@ impl Consumer {
                         }
                     }
                 }
-                _ = discover.tick() => relist = true,
+                _ = discover.tick() => {
+                    if let Err(e) = fence::still_owner(&self.shared.store, &self.owner).await {
+                        failure = Some(e.into());
+                        break;
+                    }
+                    relist = true;
+                }
                 _ = report.tick() => last_report = self.report(last_report),
             }
             if relist {
@@ -416,6 +442,19 @@ fn warn_expired(shards: &[ShardInfo], states: &HashMap<String, ShardState>, warn
                 "parent shard expired from the stream before it was read to its end; reading its children");
         }
     }
+}
+
+/// Deletes the temporary files a killed consumer left (see `docs/consume.md`): spool files of
+/// consumer output in a local table's partition directories last modified before now, and
+/// S3 spool files in this state's spool directory whose process is gone.
+fn sweep(store: &Store, spool_dir: &std::path::Path) -> Result<(), ConsumeError> {
+    let now = std::time::SystemTime::now();
+    let mut swept = store.sweep_temp_files("part-shardId-", now)?;
+    swept.extend(synclake_lake::store::sweep_spool_dir(spool_dir, now)?);
+    if !swept.is_empty() {
+        tracing::info!(files = swept.len(), example = %swept[0].display(), "removed temporary files a killed consumer left");
+    }
+    Ok(())
 }
 
 /// Parses a start time: RFC 3339 (`2026-11-23T10:00:00Z`) or epoch seconds. Returns epoch
