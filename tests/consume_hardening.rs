@@ -181,7 +181,10 @@ fn latest_is_recorded_with_enhanced_fan_out_too() {
 
 /// Item 2: the stream is deleted and re-created under the same name after a run; its old
 /// state is refused with a clear error, and with the start-over flag the new stream's records
-/// reach the table exactly once (beside the old ones).
+/// reach the table exactly once, beside the old ones and without replacing any old file.
+/// (kinesis-local repeats sequence numbers when a stream is re-created within the second of
+/// its first creation: without the incarnation in the new files' names, those files replaced
+/// old ones.)
 #[test]
 fn a_recreated_stream_is_refused_then_started_over_on_request() {
     let dir = tempfile::tempdir().unwrap();
@@ -199,6 +202,8 @@ fn a_recreated_stream_is_refused_then_started_over_on_request() {
             })
             .await;
         running.stop().await;
+        TableRecords::read(&out).assert_exactly_once(&old);
+        let old_files = table_files(&out);
 
         delete_stream(&client, &stream).await;
         create_stream(&client, &stream, 2).await;
@@ -229,10 +234,50 @@ fn a_recreated_stream_is_refused_then_started_over_on_request() {
             .await;
         let summary = running.stop().await;
         assert_eq!(summary.totals.records, 100, "only the new stream's records were read");
-        let table = TableRecords::read(&out);
-        let all: Vec<Put> = old.iter().chain(&new).cloned().collect();
-        table.assert_exactly_once(&all);
+
+        // Every file of the first incarnation is still there, unchanged.
+        let all_files = table_files(&out);
+        for (key, bytes) in &old_files {
+            assert!(all_files.get(key) == Some(bytes), "{key} replaced or removed");
+        }
+        // The new files, on their own, hold the new records exactly once.
+        let new_only = dir.path().join("new-only");
+        let mut new_files = 0;
+        for (key, bytes) in all_files.iter().filter(|(k, _)| !old_files.contains_key(*k)) {
+            assert!(key.contains("-i"), "{key} carries the incarnation");
+            let path = new_only.join(key);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, bytes).unwrap();
+            new_files += 1;
+        }
+        assert!(new_files > 0);
+        TableRecords::read(&new_only).assert_exactly_once(&new);
     });
+}
+
+/// The table's data and dead-letter files by key (not its `_synclake` markers).
+fn table_files(root: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    fn walk(dir: &Path, prefix: &str, out: &mut std::collections::BTreeMap<String, Vec<u8>>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let entry = entry.unwrap();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let key = if prefix.is_empty() {
+                name.clone()
+            } else {
+                format!("{prefix}/{name}")
+            };
+            if entry.file_type().unwrap().is_dir() {
+                if name != "_synclake" {
+                    walk(&entry.path(), &key, out);
+                }
+            } else if name.ends_with(".parquet") {
+                out.insert(key, std::fs::read(entry.path()).unwrap());
+            }
+        }
+    }
+    let mut out = std::collections::BTreeMap::new();
+    walk(root, "", &mut out);
+    out
 }
 
 /// Item 4, local table: a second state on the same table and stream is refused, an empty state

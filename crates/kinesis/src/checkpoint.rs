@@ -129,6 +129,7 @@ pub trait CheckpointStore: Send + Sync {
 pub struct FileStore {
     shards: PathBuf,
     state_id: String,
+    file_incarnation: Option<i64>,
     _lock: File,
 }
 
@@ -142,6 +143,10 @@ struct StreamMeta {
     /// Absent in states written before the writer fence.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     state_id: Option<String>,
+    /// Set when the state started over for a re-created stream: its files carry the
+    /// incarnation in their names (see [`FileStore::file_incarnation`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    incarnation_in_file_names: bool,
 }
 
 /// The stream incarnation a state belongs to.
@@ -201,6 +206,7 @@ impl FileStore {
                 output: output.to_owned(),
                 stream_created_ms: Some(stream.created_ms),
                 state_id: None,
+                incarnation_in_file_names: false,
             },
             Err(e) => return Err(io("read", &meta_path)(e)),
         };
@@ -214,6 +220,7 @@ impl FileStore {
                 tracing::warn!(stream = stream.arn, recorded_created_ms = recorded, created_ms = stream.created_ms,
                     old_state = %aside.display(), "the stream was re-created: starting over, the old shard states set aside");
                 meta.stream_created_ms = Some(stream.created_ms);
+                meta.incarnation_in_file_names = true;
             }
             Some(recorded) => {
                 return Err(CheckpointError::StreamRecreated {
@@ -240,6 +247,7 @@ impl FileStore {
         Ok(FileStore {
             shards,
             state_id,
+            file_incarnation: meta.incarnation_in_file_names.then_some(stream.created_ms),
             _lock: lock,
         })
     }
@@ -247,6 +255,15 @@ impl FileStore {
     /// The state's identity: random, made on first use, kept for the state's life.
     pub fn state_id(&self) -> &str {
         &self.state_id
+    }
+
+    /// The stream's creation time (epoch ms) if the files this state writes must carry it in
+    /// their names: after a start-over, the table may hold files of an earlier incarnation,
+    /// whose shards had the same ids and possibly the same sequence numbers (kinesis-local
+    /// repeats them when a stream is re-created within the second), and a file of the new
+    /// incarnation must not replace one of the old.
+    pub fn file_incarnation(&self) -> Option<i64> {
+        self.file_incarnation
     }
 
     /// The directory of this stream's state.
@@ -428,6 +445,7 @@ mod tests {
             "the old shard states are set aside"
         );
         assert_eq!(store.state_id(), id, "the state keeps its identity");
+        assert_eq!(store.file_incarnation(), Some(2_000), "its files are named apart");
         assert!(
             store
                 .dir()

@@ -170,6 +170,7 @@ impl Consumer {
         fence::claim(&store, &owner, state_empty, config.take_over_output).await?;
         // Only the writer of the table may remove what a killed writer left.
         sweep(&store, &config.state_dir.join("spool"))?;
+        let file_incarnation = file_store.file_incarnation();
         let checkpoints: Arc<dyn CheckpointStore> = Arc::new(file_store);
         let fetcher = Fetcher::new(config.fetch.clone()).map_err(|e| ConsumeError::Config {
             name: "fetch",
@@ -192,6 +193,7 @@ impl Consumer {
             gauge: MemoryGauge::default(),
             backoff: config.backoff,
             commits: None,
+            file_incarnation,
         });
         Ok(Consumer {
             config,

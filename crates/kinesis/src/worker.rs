@@ -41,6 +41,9 @@ pub struct Shared {
     pub backoff: BackoffOptions,
     /// Told of every checkpointed flush, in order per shard (tests, tooling).
     pub commits: Option<mpsc::UnboundedSender<Committed>>,
+    /// Put this stream creation time (epoch ms) in file names (see
+    /// [`FileStore::file_incarnation`](crate::FileStore::file_incarnation)).
+    pub file_incarnation: Option<i64>,
 }
 
 /// A flush whose records are in the table and covered by the checkpoint.
@@ -366,6 +369,7 @@ impl Worker {
             items
                 .get(i)
                 .and_then(record_tag)
+                .map(|tag| incarnation_tag(&self.shard, tag, shared.file_incarnation))
                 .unwrap_or_else(|| format!("{}-{i}", self.shard))
         };
         let gate = IntentGate {
@@ -481,6 +485,17 @@ fn source_record<'r>(shard: &'r str, r: &'r Record) -> SourceRecord<'r> {
     }
 }
 
+/// A record's file tag (`<shard>-<sequence number>`) with the stream incarnation after the
+/// shard id when there is one (`<shard>-i<creation ms>-<sequence number>`): the name keeps its
+/// `part-<shard>-` prefix, and differs from any file of another incarnation.
+fn incarnation_tag(shard: &str, tag: String, incarnation: Option<i64>) -> String {
+    match (incarnation, tag.strip_prefix(shard)) {
+        (None, _) => tag,
+        (Some(ms), Some(rest)) => format!("{shard}-i{ms}{rest}"),
+        (Some(ms), None) => format!("{tag}-i{ms}"),
+    }
+}
+
 /// Fsyncs the directories that held `keys` (a local table), skipping directories that do not
 /// exist (a flush that failed before creating them). On S3 a completed DELETE is durable.
 fn sync_dirs_of(store: &Store, keys: &[String]) -> std::io::Result<()> {
@@ -535,5 +550,24 @@ impl CommitGate for IntentGate<'_> {
                 .await
                 .map_err(|e| LakeError::Gate { reason: e.to_string() })
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_of_a_new_incarnation_are_named_apart() {
+        let shard = "shardId-000000000000";
+        let tag = format!("{shard}-49590338271490256608559692538361571095921575989136588898");
+        assert_eq!(incarnation_tag(shard, tag.clone(), None), tag);
+        let named = incarnation_tag(shard, tag.clone(), Some(1_795_428_000_000));
+        assert_eq!(
+            named,
+            "shardId-000000000000-i1795428000000-49590338271490256608559692538361571095921575989136588898"
+        );
+        assert_ne!(named, tag);
+        assert!(named.starts_with("shardId-"), "the consumer-file prefix stays");
     }
 }
