@@ -20,7 +20,8 @@ pub enum StartArg {
     /// The oldest record still in the stream.
     #[default]
     TrimHorizon,
-    /// Records put from the first start on.
+    /// Records put from the first start on (resolved to that time and recorded per shard, so
+    /// a restart does not skip what arrived in between).
     Latest,
 }
 
@@ -76,6 +77,16 @@ pub struct ConsumeArgs {
     /// Serve Prometheus metrics on this address (GET /metrics).
     #[arg(long, env = "SYNCLAKE_METRICS_ADDR")]
     pub metrics_addr: Option<SocketAddr>,
+    /// The stream was deleted and re-created since the state was written: set the old shard
+    /// states aside (kept as `shards.replaced-<time>`) and read the new stream from the start
+    /// position. Without it, such a state is refused. Does nothing otherwise.
+    #[arg(long)]
+    pub start_over_recreated_stream: bool,
+    /// Make this state the table's writer of the stream, even if the table names another
+    /// state (stop that consumer first), or if this state is empty while the table already
+    /// holds consumer files. Without it, both are refused.
+    #[arg(long)]
+    pub take_over_output: bool,
     /// The output table.
     #[command(flatten)]
     pub table: TableArgs,
@@ -126,6 +137,8 @@ impl ConsumeArgs {
         config.report_every = secs("--report-secs", self.report_secs)?;
         config.shutdown_timeout = secs("--shutdown-timeout-secs", self.shutdown_timeout_secs)?;
         config.metrics_addr = self.metrics_addr;
+        config.start_over_recreated_stream = self.start_over_recreated_stream;
+        config.take_over_output = self.take_over_output;
         Ok(config)
     }
 }

@@ -267,3 +267,46 @@ pub fn payloads_over_http(n: u64, seed: u64, s3dir: &Path) -> (Vec<Vec<u8>>, Str
     assert!(served > 0, "no S3Url payload points at {from}");
     (payloads, server.host())
 }
+
+/// Deletes the stream (and its registered consumers) and waits (up to 30 s) until it is gone.
+pub async fn delete_stream(client: &Client, name: &str) {
+    client
+        .delete_stream()
+        .stream_name(name)
+        .enforce_consumer_deletion(true)
+        .send()
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match client.describe_stream_summary().stream_name(name).send().await {
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                return;
+            }
+            _ => {}
+        }
+        assert!(Instant::now() < deadline, "stream {name} not deleted within 30 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Puts `payloads` with an explicit hash key, so that all go to the shard owning that key.
+pub async fn put_to_hash_key(client: &Client, name: &str, payloads: &[Vec<u8>], hash_key: &str) -> Vec<Put> {
+    let mut out = Vec::with_capacity(payloads.len());
+    for (i, payload) in payloads.iter().enumerate() {
+        let r = client
+            .put_record()
+            .stream_name(name)
+            .data(Blob::new(payload.clone()))
+            .partition_key(format!("h{i}"))
+            .explicit_hash_key(hash_key)
+            .send()
+            .await
+            .unwrap();
+        out.push((r.shard_id, r.sequence_number));
+    }
+    out
+}

@@ -39,8 +39,11 @@ pub async fn connect(opts: &KinesisOptions) -> Client {
 pub struct Stream {
     /// Its name.
     pub name: String,
-    /// Its ARN: the key of its checkpoints, and what every call names.
+    /// Its ARN: what every call names, and with `created_ms` the key of its checkpoints.
     pub arn: String,
+    /// When it was created (epoch milliseconds): a stream deleted and re-created under the same
+    /// name keeps its ARN but not this, nor its shards' sequence numbers.
+    pub created_ms: i64,
 }
 
 /// Looks the stream up by name or ARN (`DescribeStreamSummary`), turning a missing stream,
@@ -60,8 +63,16 @@ pub async fn describe_stream(client: &Client, stream: &str, endpoint: &str) -> R
         op: "DescribeStreamSummary",
         detail: "the answer has no stream description".into(),
     })?;
+    let created_ms = summary
+        .stream_creation_timestamp
+        .to_millis()
+        .map_err(|e| ConsumeError::Kinesis {
+            op: "DescribeStreamSummary",
+            detail: format!("stream creation time out of range: {e}"),
+        })?;
     Ok(Stream {
         name: summary.stream_name,
         arn: summary.stream_arn,
+        created_ms,
     })
 }

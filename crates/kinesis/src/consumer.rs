@@ -15,15 +15,16 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::backoff::BackoffOptions;
-use crate::checkpoint::{CheckpointStore, FileStore, ShardState};
+use crate::checkpoint::{CheckpointStore, FileStore, Incarnation, ShardState, StartPoint};
 use crate::client::{KinesisOptions, Stream, connect, describe_stream};
 use crate::error::{ConsumeError, describe};
+use crate::fence::{self, Owner, host_name};
 use crate::flush::{FlushPolicy, MemoryGauge};
 use crate::metrics::{Metrics, Totals};
 use crate::reader::efo::{FanOutOptions, ensure_consumer};
 use crate::reader::poll::PollOptions;
 use crate::reader::{ReadMode, ShardTarget, StartAt};
-use crate::shards::{ShardInfo, is_known_child, list_shards, readable};
+use crate::shards::{ShardInfo, expired_parents, is_known_child, list_shards, readable};
 use crate::worker::{Committed, ShardExit, Shared, run_shard};
 
 /// Where shards without a checkpoint begin.
@@ -72,6 +73,12 @@ pub struct ConsumerConfig {
     pub shutdown_timeout: Duration,
     /// Serve Prometheus metrics here.
     pub metrics_addr: Option<SocketAddr>,
+    /// If the stream was deleted and re-created since the state was written, set the old
+    /// shard states aside and start afresh (else that is refused).
+    pub start_over_recreated_stream: bool,
+    /// Become the table's writer of the stream even if another state is, or if this state is
+    /// empty while the table holds consumer files.
+    pub take_over_output: bool,
 }
 
 impl ConsumerConfig {
@@ -94,6 +101,8 @@ impl ConsumerConfig {
             report_every: Duration::from_secs(30),
             shutdown_timeout: Duration::from_secs(60),
             metrics_addr: None,
+            start_over_recreated_stream: false,
+            take_over_output: false,
         }
     }
 }
@@ -114,6 +123,7 @@ pub struct Consumer {
     stream: Stream,
     shared: Arc<Shared>,
     mode: ReadMode,
+    owner: Owner,
 }
 
 impl Consumer {
@@ -137,7 +147,31 @@ impl Consumer {
                 .to_string(),
             Store::Object { .. } => config.output.trim_end_matches('/').to_owned(),
         };
-        let checkpoints: Arc<dyn CheckpointStore> = Arc::new(FileStore::open(&config.state_dir, &stream.arn, &output)?);
+        let incarnation = Incarnation {
+            arn: &stream.arn,
+            created_ms: stream.created_ms,
+        };
+        let file_store = FileStore::open(
+            &config.state_dir,
+            incarnation,
+            &output,
+            config.start_over_recreated_stream,
+        )?;
+        let owner = Owner {
+            stream_arn: stream.arn.clone(),
+            state_id: file_store.state_id().to_owned(),
+            state_dir: std::fs::canonicalize(file_store.dir())
+                .unwrap_or_else(|_| file_store.dir().to_owned())
+                .display()
+                .to_string(),
+            host: host_name(),
+        };
+        let state_empty = file_store.load_all().await?.is_empty();
+        fence::claim(&store, &owner, state_empty, config.take_over_output).await?;
+        // Only the writer of the table may remove what a killed writer left.
+        sweep(&store, &config.state_dir.join("spool"))?;
+        let file_incarnation = file_store.file_incarnation();
+        let checkpoints: Arc<dyn CheckpointStore> = Arc::new(file_store);
         let fetcher = Fetcher::new(config.fetch.clone()).map_err(|e| ConsumeError::Config {
             name: "fetch",
             reason: e.to_string(),
@@ -159,6 +193,7 @@ impl Consumer {
             gauge: MemoryGauge::default(),
             backoff: config.backoff,
             commits: None,
+            file_incarnation,
         });
         Ok(Consumer {
             config,
@@ -166,6 +201,7 @@ impl Consumer {
             stream,
             shared,
             mode,
+            owner,
         })
     }
 
@@ -229,7 +265,9 @@ impl Consumer {
         let mut last_report = (Instant::now(), self.shared.metrics.totals());
         let mut failure: Option<ConsumeError> = None;
         let mut relist = false;
+        let mut warned_expired: HashSet<String> = HashSet::new();
         loop {
+            warn_expired(&shards, &states, &mut warned_expired);
             self.spawn_ready(&shards, &states, &mut running, &mut workers, &worker_stop);
             if *stop.borrow() {
                 break;
@@ -263,7 +301,13 @@ impl Consumer {
                         }
                     }
                 }
-                _ = discover.tick() => relist = true,
+                _ = discover.tick() => {
+                    if let Err(e) = fence::still_owner(&self.shared.store, &self.owner).await {
+                        failure = Some(e.into());
+                        break;
+                    }
+                    relist = true;
+                }
                 _ = report.tick() => last_report = self.report(last_report),
             }
             if relist {
@@ -326,12 +370,19 @@ impl Consumer {
                 continue;
             }
             let state = states.get(&shard.id).cloned().unwrap_or_default();
-            let start = match &state.checkpoint {
-                Some(seq) => StartAt::After(seq.clone()),
-                None if is_known_child(shard, shards, states) => StartAt::TrimHorizon,
-                None => match self.config.start {
+            // The first start is recorded by the worker before it reads (see `StartPoint`), so
+            // that a restart before the first checkpoint begins at the same place.
+            let start = match (&state.checkpoint, state.start) {
+                (Some(seq), _) => StartAt::After(seq.clone()),
+                (None, Some(StartPoint::TrimHorizon)) => StartAt::TrimHorizon,
+                (None, Some(StartPoint::AtTimestampMs(ms))) => {
+                    StartAt::AtTimestamp(aws_smithy_types::DateTime::from_millis(ms))
+                }
+                (None, None) if is_known_child(shard, shards, states) => StartAt::TrimHorizon,
+                (None, None) => match self.config.start {
                     StartPosition::TrimHorizon => StartAt::TrimHorizon,
-                    StartPosition::Latest => StartAt::Latest,
+                    // "Latest" as a time, taken before the first read: exact across restarts.
+                    StartPosition::Latest => StartAt::AtTimestamp(std::time::SystemTime::now().into()),
                     StartPosition::AtTimestamp(ms) => StartAt::AtTimestamp(aws_smithy_types::DateTime::from_millis(ms)),
                 },
             };
@@ -382,6 +433,30 @@ impl Consumer {
         }
         (now, totals)
     }
+}
+
+/// Logs, once per run, each parent that aged out of the stream before this consumer finished
+/// it: its records after the checkpoint expired unread, and its children are read anyway.
+fn warn_expired(shards: &[ShardInfo], states: &HashMap<String, ShardState>, warned: &mut HashSet<String>) {
+    for (parent, state) in expired_parents(shards, states) {
+        if warned.insert(parent.to_owned()) {
+            tracing::warn!(shard = parent, checkpoint = ?state.checkpoint, pending = ?state.pending,
+                "parent shard expired from the stream before it was read to its end; reading its children");
+        }
+    }
+}
+
+/// Deletes the temporary files a killed consumer left (see `docs/consume.md`): spool files of
+/// consumer output in a local table's partition directories last modified before now, and
+/// S3 spool files in this state's spool directory whose process is gone.
+fn sweep(store: &Store, spool_dir: &std::path::Path) -> Result<(), ConsumeError> {
+    let now = std::time::SystemTime::now();
+    let mut swept = store.sweep_temp_files("part-shardId-", now)?;
+    swept.extend(synclake_lake::store::sweep_spool_dir(spool_dir, now)?);
+    if !swept.is_empty() {
+        tracing::info!(files = swept.len(), example = %swept[0].display(), "removed temporary files a killed consumer left");
+    }
+    Ok(())
 }
 
 /// Parses a start time: RFC 3339 (`2026-11-23T10:00:00Z`) or epoch seconds. Returns epoch

@@ -121,6 +121,10 @@ pub enum ConsumeError {
     /// The checkpoint store failed.
     #[error(transparent)]
     Checkpoint(#[from] crate::checkpoint::CheckpointError),
+    /// The writer fence refused this consumer, or it was taken over (boxed: its context is
+    /// large and the error is rare).
+    #[error(transparent)]
+    Fence(Box<crate::fence::FenceError>),
     /// The output table could not be opened.
     #[error(transparent)]
     Lake(#[from] synclake_lake::LakeError),
@@ -132,6 +136,12 @@ pub enum ConsumeError {
         /// Why.
         reason: String,
     },
+}
+
+impl From<crate::fence::FenceError> for ConsumeError {
+    fn from(e: crate::fence::FenceError) -> Self {
+        ConsumeError::Fence(Box::new(e))
+    }
 }
 
 impl ConsumeError {

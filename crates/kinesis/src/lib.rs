@@ -6,7 +6,9 @@
 //! - [`reader`]: polling `GetRecords` or enhanced fan-out, within the service's limits;
 //! - [`worker`]: a shard's buffer, flushed by [`flush`] policy through the core
 //!   ([`synclake_lake::write_batch_gated`], the same decode → table path as `replay`);
-//! - [`checkpoint`]: where progress is durable; [`consumer`]: the run loop;
+//! - [`checkpoint`]: where progress is durable, bound to one incarnation of the stream;
+//!   [`fence`]: the table names the one state that writes a stream into it;
+//!   [`consumer`]: the run loop;
 //! - [`metrics`] and [`serve`]: counters and the Prometheus endpoint.
 //!
 //! # The commit protocol: every record in the table exactly once
@@ -42,14 +44,17 @@
 //! finished, so per-key order holds in the table. A child with no checkpoint starts at its
 //! trim horizon, whatever the configured start position.
 //!
-//! **One consumer per state.** The file store takes a lock on its directory, and binds the
-//! state to its output table: pointing the same state at another table is refused.
+//! **One consumer per state, one state per table and stream.** The file store takes a lock on
+//! its directory and binds the state to its output table and to one incarnation of the stream
+//! (ARN and creation time); the table's owner marker ([`fence`]) binds the table and stream to
+//! one state. See `docs/consume.md` for the operations.
 
 pub mod backoff;
 pub mod checkpoint;
 pub mod client;
 pub mod consumer;
 pub mod error;
+pub mod fence;
 pub mod flush;
 pub mod metrics;
 pub mod reader;

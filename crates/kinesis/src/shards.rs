@@ -53,21 +53,46 @@ pub async fn list_shards(client: &Client, stream_arn: &str) -> Result<Vec<ShardI
     }
 }
 
-/// The shards that may be read now: not finished, and each parent finished, or gone from the
-/// stream (expired) without a state here. Sorted by id.
+/// The shards that may be read now: not finished, and each parent finished or expired (see
+/// [`parent_done`]). Sorted by id.
 pub fn readable<'s>(shards: &'s [ShardInfo], states: &HashMap<String, ShardState>) -> Vec<&'s ShardInfo> {
     let listed: HashSet<&str> = shards.iter().map(|s| s.id.as_str()).collect();
-    let done = |id: &str| match states.get(id) {
-        Some(state) => state.finished,
-        None => !listed.contains(id),
-    };
     let mut ready: Vec<&ShardInfo> = shards
         .iter()
         .filter(|s| !states.get(&s.id).is_some_and(|st| st.finished))
-        .filter(|s| s.parents.iter().all(|p| done(p)))
+        .filter(|s| s.parents.iter().all(|p| parent_done(p, &listed, states)))
         .collect();
     ready.sort_by(|a, b| a.id.cmp(&b.id));
     ready
+}
+
+/// Whether a parent no longer holds its children back: it is finished here, or the stream no
+/// longer lists it. An unlisted parent has aged out of the stream's retention (its records
+/// are gone whether or not this consumer read them all), so waiting for it would block its
+/// children forever; [`expired_parents`] names the ones with unread records.
+fn parent_done(parent: &str, listed: &HashSet<&str>, states: &HashMap<String, ShardState>) -> bool {
+    states.get(parent).is_some_and(|st| st.finished) || !listed.contains(parent)
+}
+
+/// Parents of listed shards that this consumer began but did not finish, and that the stream
+/// no longer lists: their records after the checkpoint expired unread. With their state, for
+/// the operator (logged once per run).
+pub fn expired_parents<'a>(
+    shards: &[ShardInfo],
+    states: &'a HashMap<String, ShardState>,
+) -> Vec<(&'a str, &'a ShardState)> {
+    let listed: HashSet<&str> = shards.iter().map(|s| s.id.as_str()).collect();
+    let mut out: Vec<(&str, &ShardState)> = shards
+        .iter()
+        .flat_map(|s| s.parents.iter())
+        .filter(|p| !listed.contains(p.as_str()))
+        .filter_map(|p| states.get_key_value(p))
+        .filter(|(_, st)| !st.finished)
+        .map(|(p, st)| (p.as_str(), st))
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(b.0));
+    out.dedup_by(|a, b| a.0 == b.0);
+    out
 }
 
 /// Whether a shard without a checkpoint is a child of a shard this consumer knows: such a
@@ -131,5 +156,32 @@ mod tests {
         let ready = readable(&shards, &HashMap::new());
         assert_eq!(ready.len(), 1);
         assert!(!is_known_child(&shards[0], &shards, &HashMap::new()));
+    }
+
+    #[test]
+    fn a_checkpointed_parent_that_aged_out_does_not_block_its_children() {
+        // 4 was split into 5 and 6, read up to a checkpoint, then expired from the stream.
+        let shards = vec![shard("5", &["4"]), shard("6", &["4"])];
+        let mut states = HashMap::new();
+        states.insert(
+            "4".to_owned(),
+            ShardState {
+                checkpoint: Some("4960".into()),
+                ..ShardState::default()
+            },
+        );
+        let ids: Vec<&str> = readable(&shards, &states).iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(ids, ["5", "6"]);
+        // The children start at their trim horizon, and the parent is reported once.
+        assert!(is_known_child(&shards[0], &shards, &states));
+        let expired = expired_parents(&shards, &states);
+        assert_eq!(expired.len(), 1);
+        assert_eq!(expired[0].0, "4");
+        assert_eq!(expired[0].1.checkpoint.as_deref(), Some("4960"));
+        // A listed parent with a checkpoint still holds its children back.
+        let with_parent = vec![shard("4", &[]), shard("5", &["4"])];
+        let ids: Vec<&str> = readable(&with_parent, &states).iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(ids, ["4"]);
+        assert!(expired_parents(&with_parent, &states).is_empty());
     }
 }

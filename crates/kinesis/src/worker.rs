@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use aws_sdk_kinesis::types::Record;
 use futures::future::BoxFuture;
@@ -14,10 +15,10 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use crate::backoff::{Backoff, BackoffOptions};
-use crate::checkpoint::{CheckpointError, CheckpointStore, PendingFlush, ShardState};
+use crate::checkpoint::{CheckpointError, CheckpointStore, PendingFlush, ShardState, StartPoint};
 use crate::flush::{FlushPolicy, MemoryGauge};
 use crate::metrics::{Metrics, ShardMetrics};
-use crate::reader::{ReadEvent, ReadMode, ShardTarget, read_shard};
+use crate::reader::{ReadEvent, ReadMode, ShardTarget, StartAt, read_shard};
 use crate::shards::list_shards;
 
 /// What every shard worker shares.
@@ -40,6 +41,9 @@ pub struct Shared {
     pub backoff: BackoffOptions,
     /// Told of every checkpointed flush, in order per shard (tests, tooling).
     pub commits: Option<mpsc::UnboundedSender<Committed>>,
+    /// Put this stream creation time (epoch ms) in file names (see
+    /// [`FileStore::file_incarnation`](crate::FileStore::file_incarnation)).
+    pub file_incarnation: Option<i64>,
 }
 
 /// A flush whose records are in the table and covered by the checkpoint.
@@ -66,6 +70,10 @@ pub enum ShardExit {
 /// failure is loud, and the pending state makes a restart safe).
 const STATE_ATTEMPTS: u32 = 5;
 
+/// How often a worker that may not take records (memory bound) looks again whether it should
+/// flush or may take records again: other workers' flushes change both.
+const BLOCKED_RECHECK: Duration = Duration::from_millis(100);
+
 struct Worker {
     shared: Arc<Shared>,
     shard: String,
@@ -76,6 +84,8 @@ struct Worker {
     oldest: Option<Instant>,
     retry_at: Option<Instant>,
     backoff: Backoff,
+    /// Waits between attempts at a shard that cannot be read but is still listed.
+    read_backoff: Backoff,
 }
 
 /// Reads and commits one shard until it ends or `stop` turns true.
@@ -89,6 +99,7 @@ pub async fn run_shard(
     let mut w = Worker {
         metrics: shared.metrics.shard(&target.shard_id),
         backoff: Backoff::new(shared.backoff),
+        read_backoff: Backoff::new(shared.backoff),
         shard: target.shard_id.clone(),
         shared,
         state,
@@ -120,12 +131,19 @@ impl Worker {
                 self.wait_or_stop(stop).await;
             }
         }
-        let (tx, mut rx) = mpsc::channel(1);
+        self.record_start(&target.start).await?;
+        let original_start = target.start.clone();
         let (client, stream_arn) = (target.client.clone(), target.stream_arn.clone());
-        let reader = tokio::spawn(read_shard(target, mode, tx));
+        let (tx, mut rx) = mpsc::channel(1);
+        let mut reader = tokio::spawn(read_shard(target.clone(), mode.clone(), tx));
         let exit = loop {
             if *stop.borrow() {
                 break ShardExit::Stopped;
+            }
+            if self.blocked() && self.should_flush() {
+                // Blocked workers take nothing, so only this notices that they must flush.
+                self.flush().await?;
+                continue;
             }
             let flush_at = self.flush_due_at();
             tokio::select! {
@@ -133,6 +151,11 @@ impl Worker {
                 _ = stop.changed() => break ShardExit::Stopped,
                 event = rx.recv(), if !self.blocked() => match event {
                     Some(ReadEvent::Records { records, millis_behind_latest }) => {
+                        if self.read_backoff.attempts() > 0 {
+                            tracing::info!(shard = %self.shard, attempts = self.read_backoff.attempts(),
+                                "shard readable again");
+                            self.read_backoff.reset();
+                        }
                         self.take(records, millis_behind_latest);
                         if self.should_flush() {
                             self.flush().await?;
@@ -146,13 +169,31 @@ impl Worker {
                     }
                     Some(ReadEvent::Gone { reason }) => {
                         // Ended only if the stream no longer lists it (expired past retention);
-                        // a stream that is gone, or a shard still listed, is read again later.
+                        // a stream that is gone, or a shard still listed, is read again after a
+                        // growing wait.
                         let listed = list_shards(&client, &stream_arn).await;
                         if !matches!(&listed, Ok(shards) if shards.iter().all(|s| s.id != self.shard)) {
-                            tracing::warn!(shard = %self.shard, %reason, still_listed = listed.is_ok(),
-                                "shard could not be read; trying it again later");
-                            self.wait_or_stop(stop).await;
-                            break ShardExit::ReaderEnded;
+                            let attempts = self.read_backoff.attempts();
+                            let wait = self.read_backoff.next_wait();
+                            if attempts == 0 {
+                                tracing::warn!(shard = %self.shard, %reason, still_listed = listed.is_ok(),
+                                    max_wait_ms = self.shared.backoff.max.as_millis() as u64,
+                                    "shard cannot be read; trying again with growing waits (not logged again until it reads)");
+                            } else {
+                                tracing::debug!(shard = %self.shard, %reason, attempts, wait_ms = wait.as_millis() as u64,
+                                    "shard still cannot be read");
+                            }
+                            tokio::select! {
+                                _ = stop.changed() => break ShardExit::Stopped,
+                                () = tokio::time::sleep(wait) => {}
+                            }
+                            let mut again = target.clone();
+                            again.start = self.resume_position(&original_start);
+                            let (tx, next_rx) = mpsc::channel(1);
+                            rx = next_rx;
+                            reader.abort();
+                            reader = tokio::spawn(read_shard(again, mode.clone(), tx));
+                            continue;
                         }
                         tracing::warn!(shard = %self.shard, %reason,
                             "shard can no longer be read and is no longer listed (expired); treating it as ended");
@@ -163,6 +204,7 @@ impl Worker {
                     }
                     None => break ShardExit::ReaderEnded,
                 },
+                () = tokio::time::sleep(BLOCKED_RECHECK), if self.blocked() => {}
                 () = sleep_until(flush_at), if flush_at.is_some() => self.flush().await?,
             }
         };
@@ -174,6 +216,36 @@ impl Worker {
             self.flush().await?;
         }
         Ok(exit)
+    }
+
+    /// Records where the shard's reading begins, before anything is read, unless it has a
+    /// checkpoint or a recorded start already: a restart before the first checkpoint then
+    /// begins at the same place (the consumer resolved `latest` to a time).
+    async fn record_start(&mut self, start: &StartAt) -> Result<(), CheckpointError> {
+        if self.state.checkpoint.is_some() || self.state.start.is_some() {
+            return Ok(());
+        }
+        let point = match start {
+            StartAt::TrimHorizon => StartPoint::TrimHorizon,
+            StartAt::AtTimestamp(ts) => match ts.to_millis() {
+                Ok(ms) => StartPoint::AtTimestampMs(ms),
+                Err(_) => return Ok(()),
+            },
+            StartAt::Latest | StartAt::After(_) => return Ok(()),
+        };
+        let mut state = self.state.clone();
+        state.start = Some(point);
+        self.save(state).await
+    }
+
+    /// Where a new reader continues: after the last record taken (buffered or checkpointed),
+    /// else where the shard's reading began.
+    fn resume_position(&self, original: &StartAt) -> StartAt {
+        match (self.buffer.last(), &self.state.checkpoint) {
+            (Some(last), _) => StartAt::After(last.sequence_number.clone()),
+            (None, Some(checkpoint)) => StartAt::After(checkpoint.clone()),
+            (None, None) => original.clone(),
+        }
     }
 
     /// Flushes everything, then marks the shard finished. False if stopped first.
@@ -264,6 +336,13 @@ impl Worker {
                 return Ok(false);
             }
         }
+        // The deletions must be durable before the state forgets them: else a crash could bring
+        // back a file whose records are then read (and committed) again.
+        if let Err(error) = sync_dirs_of(&self.shared.store, &pending.keys) {
+            tracing::warn!(shard = %self.shard, %error,
+                "could not make the deletion of an interrupted flush's files durable; will try again");
+            return Ok(false);
+        }
         tracing::info!(shard = %self.shard, files = pending.keys.len(), first = %pending.first, last = %pending.last,
             "removed the files of an interrupted flush; its records are read again");
         let mut state = self.state.clone();
@@ -290,6 +369,7 @@ impl Worker {
             items
                 .get(i)
                 .and_then(record_tag)
+                .map(|tag| incarnation_tag(&self.shard, tag, shared.file_incarnation))
                 .unwrap_or_else(|| format!("{}-{i}", self.shard))
         };
         let gate = IntentGate {
@@ -419,6 +499,35 @@ fn source_record<'r>(shard: &'r str, r: &'r Record) -> SourceRecord<'r> {
     }
 }
 
+/// A record's file tag (`<shard>-<sequence number>`) with the stream incarnation after the
+/// shard id when there is one (`<shard>-i<creation ms>-<sequence number>`): the name keeps its
+/// `part-<shard>-` prefix, and differs from any file of another incarnation.
+fn incarnation_tag(shard: &str, tag: String, incarnation: Option<i64>) -> String {
+    match (incarnation, tag.strip_prefix(shard)) {
+        (None, _) => tag,
+        (Some(ms), Some(rest)) => format!("{shard}-i{ms}{rest}"),
+        (Some(ms), None) => format!("{tag}-i{ms}"),
+    }
+}
+
+/// Fsyncs the directories that held `keys` (a local table), skipping directories that do not
+/// exist (a flush that failed before creating them). On S3 a completed DELETE is durable.
+fn sync_dirs_of(store: &Store, keys: &[String]) -> std::io::Result<()> {
+    let Store::Local { root } = store else { return Ok(()) };
+    let dirs: std::collections::BTreeSet<std::path::PathBuf> = keys
+        .iter()
+        .filter_map(|k| root.join(k).parent().map(std::path::Path::to_owned))
+        .collect();
+    for dir in dirs {
+        match std::fs::File::open(&dir) {
+            Ok(d) => d.sync_all()?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 async fn sleep_until(at: Option<Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
@@ -455,5 +564,24 @@ impl CommitGate for IntentGate<'_> {
                 .await
                 .map_err(|e| LakeError::Gate { reason: e.to_string() })
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_of_a_new_incarnation_are_named_apart() {
+        let shard = "shardId-000000000000";
+        let tag = format!("{shard}-49590338271490256608559692538361571095921575989136588898");
+        assert_eq!(incarnation_tag(shard, tag.clone(), None), tag);
+        let named = incarnation_tag(shard, tag.clone(), Some(1_795_428_000_000));
+        assert_eq!(
+            named,
+            "shardId-000000000000-i1795428000000-49590338271490256608559692538361571095921575989136588898"
+        );
+        assert_ne!(named, tag);
+        assert!(named.starts_with("shardId-"), "the consumer-file prefix stays");
     }
 }

@@ -332,7 +332,8 @@ impl Subscriber {
     }
 
     async fn gone(&self, reason: String) -> Next {
-        tracing::warn!(shard = self.shard(), %reason, "shard cannot be read");
+        // The worker reports it (once, however often it tries again).
+        tracing::debug!(shard = self.shard(), %reason, "shard cannot be read");
         let _ = self.tx.send(ReadEvent::Gone { reason }).await;
         Next::Stop
     }
