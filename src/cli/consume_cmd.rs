@@ -12,7 +12,7 @@ use synclake_kinesis::{Consumer, ConsumerConfig, FlushPolicy, KinesisOptions, Po
 use synclake_lake::{BatchOptions, CommitMode, S3Options};
 use tokio::sync::watch;
 
-use super::flags::{FetchArgs, TableArgs, mib};
+use super::flags::{FetchArgs, TableArgs, as_mib, mib};
 
 /// Where shards without a checkpoint begin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
@@ -50,29 +50,31 @@ pub struct ConsumeArgs {
     #[arg(long, value_name = "CONSUMER_NAME")]
     pub efo: Option<String>,
     /// Flush a shard's buffer at this many records.
-    #[arg(long, default_value_t = 200_000)]
+    #[arg(long, default_value_t = FlushPolicy::default().max_records)]
     pub flush_records: usize,
     /// Flush a shard's buffer at this many MiB of payloads.
-    #[arg(long, default_value_t = 128, value_parser = clap::value_parser!(u64).range(1..=65536))]
+    #[arg(long, default_value_t = as_mib(FlushPolicy::default().max_bytes),
+        value_parser = clap::value_parser!(u64).range(1..=65536))]
     pub flush_mb: u64,
     /// Flush a shard's buffer when its oldest record was read this many seconds ago.
-    #[arg(long, default_value_t = 60.0)]
+    #[arg(long, default_value_t = FlushPolicy::default().max_age.as_secs_f64())]
     pub flush_age_secs: f64,
     /// MiB of payloads buffered across all shards before the largest buffers flush early.
-    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1048576))]
+    #[arg(long, default_value_t = as_mib(FlushPolicy::default().memory_limit),
+        value_parser = clap::value_parser!(u64).range(1..=1048576))]
     pub buffer_mb: u64,
     /// Wait after a poll that found a shard caught up, milliseconds.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = PollOptions::default().idle_wait.as_millis() as u64)]
     pub poll_idle_ms: u64,
     /// List shards again this often, seconds (new shards after a reshard are found sooner: when
     /// a parent ends).
-    #[arg(long, default_value_t = 30.0)]
+    #[arg(long, default_value_t = ConsumerConfig::DEFAULT_DISCOVER_EVERY.as_secs_f64())]
     pub discover_secs: f64,
     /// Log progress this often, seconds.
-    #[arg(long, default_value_t = 30.0)]
+    #[arg(long, default_value_t = ConsumerConfig::DEFAULT_REPORT_EVERY.as_secs_f64())]
     pub report_secs: f64,
     /// Longest a shutdown (flush and commit) may take, seconds.
-    #[arg(long, default_value_t = 60.0)]
+    #[arg(long, default_value_t = ConsumerConfig::DEFAULT_SHUTDOWN_TIMEOUT.as_secs_f64())]
     pub shutdown_timeout_secs: f64,
     /// Serve Prometheus metrics on this address (GET /metrics).
     #[arg(long, env = "SYNCLAKE_METRICS_ADDR")]

@@ -79,14 +79,14 @@ impl TableArgs {
 #[derive(Debug, Clone, Args)]
 pub struct FetchArgs {
     /// Timeout of one S3Url fetch attempt, seconds.
-    #[arg(long, default_value_t = FetchOptions::default().timeout.as_secs())]
+    #[arg(long, env = "SYNCLAKE_FETCH_TIMEOUT_SECS", default_value_t = FetchOptions::default().timeout.as_secs())]
     pub fetch_timeout_secs: u64,
     /// Largest S3Url body accepted, MiB.
-    #[arg(long, default_value_t = as_mib(FetchOptions::default().max_bytes),
+    #[arg(long, env = "SYNCLAKE_FETCH_MAX_MB", default_value_t = as_mib(FetchOptions::default().max_bytes),
         value_parser = clap::value_parser!(u64).range(1..=4096))]
     pub fetch_max_mb: u64,
     /// Attempts per S3Url fetch (transient errors are retried with backoff).
-    #[arg(long, default_value_t = FetchOptions::default().attempts)]
+    #[arg(long, env = "SYNCLAKE_FETCH_ATTEMPTS", default_value_t = FetchOptions::default().attempts)]
     pub fetch_attempts: u32,
     /// How long a record's retryable fetch failures may go on before it becomes a
     /// `fetch_exhausted` dead letter, seconds.

@@ -82,6 +82,13 @@ pub struct ConsumerConfig {
 }
 
 impl ConsumerConfig {
+    /// Default of [`ConsumerConfig::discover_every`].
+    pub const DEFAULT_DISCOVER_EVERY: Duration = Duration::from_secs(30);
+    /// Default of [`ConsumerConfig::report_every`].
+    pub const DEFAULT_REPORT_EVERY: Duration = Duration::from_secs(30);
+    /// Default of [`ConsumerConfig::shutdown_timeout`].
+    pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(60);
+
     /// Defaults for `stream` into `output`, with state in `state_dir`.
     pub fn new(stream: impl Into<String>, output: impl Into<String>, state_dir: impl Into<PathBuf>) -> Self {
         ConsumerConfig {
@@ -97,9 +104,9 @@ impl ConsumerConfig {
             batch: BatchOptions::default(),
             fetch: FetchOptions::default(),
             backoff: BackoffOptions::default(),
-            discover_every: Duration::from_secs(30),
-            report_every: Duration::from_secs(30),
-            shutdown_timeout: Duration::from_secs(60),
+            discover_every: Self::DEFAULT_DISCOVER_EVERY,
+            report_every: Self::DEFAULT_REPORT_EVERY,
+            shutdown_timeout: Self::DEFAULT_SHUTDOWN_TIMEOUT,
             metrics_addr: None,
             start_over_recreated_stream: false,
             take_over_output: false,

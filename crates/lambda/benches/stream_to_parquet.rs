@@ -168,7 +168,7 @@ async fn run_rust(binary: &str, event: &str, rounds: usize, warm: usize) -> Rust
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1769")
             .env("AWS_REGION", "us-east-1")
             .env("AWS_LAMBDA_LOG_LEVEL", "warn")
-            .env("SYNCLAKE_OUTPUT", out.path())
+            .env("SYNCLAKE_OUT", out.path())
             .stdout(Stdio::null())
             .kill_on_drop(true)
             .spawn()

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
+use synclake_lake::batch::MAX_FETCHED_BYTES_CEILING;
 use synclake_lake::{
     AllowedHost, BatchOptions, Codec, CommitMode, FetchOptions, PartitionSpec, S3Options, WriterOptions,
 };
@@ -41,13 +42,13 @@ impl StreamConfig {
     /// in tests), validating every variable.
     pub fn from_env(env: impl Fn(&str) -> Option<String>) -> Result<StreamConfig, ConfigError> {
         let get = |var: &'static str| env(var).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-        let output = get("SYNCLAKE_OUTPUT").ok_or_else(|| ConfigError {
-            var: "SYNCLAKE_OUTPUT",
+        let output = get("SYNCLAKE_OUT").ok_or_else(|| ConfigError {
+            var: "SYNCLAKE_OUT",
             reason: "not set: where to write the table (s3://bucket/prefix)".into(),
         })?;
         if output.contains("://") && !output.starts_with("s3://") {
             return Err(ConfigError {
-                var: "SYNCLAKE_OUTPUT",
+                var: "SYNCLAKE_OUT",
                 reason: format!("`{output}` is neither an s3:// URL nor a local path"),
             });
         }
@@ -92,7 +93,13 @@ impl StreamConfig {
                 reason: "no longer supported: the function never reads file:// URLs (only `synclake replay --allow-file-urls` does)".into(),
             });
         }
-        let concurrency: usize = parse(&get, "SYNCLAKE_CONCURRENCY", 16)?;
+        let batch_defaults = BatchOptions::default();
+        let concurrency: usize = parse(&get, "SYNCLAKE_CONCURRENCY", batch_defaults.concurrency)?;
+        let max_fetched_mb: usize = parse(
+            &get,
+            "SYNCLAKE_MAX_FETCHED_MB",
+            batch_defaults.max_fetched_bytes / (1024 * 1024),
+        )?;
         check(
             "SYNCLAKE_FETCH_TIMEOUT_SECS",
             (1..=900).contains(&timeout_secs),
@@ -106,6 +113,11 @@ impl StreamConfig {
             "1..=604800",
         )?;
         check("SYNCLAKE_CONCURRENCY", (1..=256).contains(&concurrency), "1..=256")?;
+        check(
+            "SYNCLAKE_MAX_FETCHED_MB",
+            (1..=MAX_FETCHED_BYTES_CEILING / (1024 * 1024)).contains(&max_fetched_mb),
+            "1..=1024",
+        )?;
         if let Some(format) = get("AWS_LAMBDA_LOG_FORMAT")
             && !format.eq_ignore_ascii_case("json")
             && !format.eq_ignore_ascii_case("text")
@@ -126,7 +138,8 @@ impl StreamConfig {
                 },
                 mode: CommitMode::Overwrite,
                 concurrency,
-                ..BatchOptions::default()
+                max_fetched_bytes: max_fetched_mb * 1024 * 1024,
+                ..batch_defaults
             },
             fetch: FetchOptions {
                 timeout: Duration::from_secs(timeout_secs),
@@ -193,7 +206,7 @@ mod tests {
 
     #[test]
     fn defaults_need_only_the_output() {
-        let c = config(&[("SYNCLAKE_OUTPUT", "s3://bucket/table")]).unwrap();
+        let c = config(&[("SYNCLAKE_OUT", "s3://bucket/table")]).unwrap();
         assert_eq!(c.output, "s3://bucket/table");
         assert_eq!(c.batch.partition, PartitionSpec::default());
         assert_eq!(c.batch.writer.codec, Codec::Snappy);
@@ -210,7 +223,7 @@ mod tests {
     #[test]
     fn every_setting_is_read() {
         let c = config(&[
-            ("SYNCLAKE_OUTPUT", "s3://b/p"),
+            ("SYNCLAKE_OUT", "s3://b/p"),
             ("SYNCLAKE_PARTITION_BY", "identity_pool_id,dt"),
             ("SYNCLAKE_COMPRESSION", "zstd:5"),
             ("SYNCLAKE_FETCH_TIMEOUT_SECS", "3"),
@@ -219,6 +232,7 @@ mod tests {
             ("SYNCLAKE_FETCH_RETRY_WINDOW_SECS", "120"),
             ("SYNCLAKE_FETCH_ALLOW_HOSTS", "127.0.0.1:9000, minio.internal"),
             ("SYNCLAKE_CONCURRENCY", "4"),
+            ("SYNCLAKE_MAX_FETCHED_MB", "64"),
             ("SYNCLAKE_S3_ENDPOINT", "http://127.0.0.1:5000"),
             ("SYNCLAKE_S3_PATH_STYLE", "true"),
             ("SYNCLAKE_SPOOL_DIR", "/tmp/x"),
@@ -235,6 +249,7 @@ mod tests {
         assert_eq!(hosts, ["127.0.0.1:9000", "minio.internal"]);
         assert!(!c.fetch.allow_file_urls);
         assert_eq!(c.batch.concurrency, 4);
+        assert_eq!(c.batch.max_fetched_bytes, 64 * 1024 * 1024);
         assert_eq!(c.s3.endpoint.as_deref(), Some("http://127.0.0.1:5000"));
         assert!(c.s3.path_style);
         assert_eq!(c.spool_dir, PathBuf::from("/tmp/x"));
@@ -244,53 +259,55 @@ mod tests {
     fn errors_name_the_variable() {
         type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
         let cases: &[Case<'_>] = &[
-            (&[], "SYNCLAKE_OUTPUT", "not set"),
-            (&[("SYNCLAKE_OUTPUT", "gs://b/p")], "SYNCLAKE_OUTPUT", "neither"),
+            (&[], "SYNCLAKE_OUT", "not set"),
+            (&[("SYNCLAKE_OUT", "gs://b/p")], "SYNCLAKE_OUT", "neither"),
             (
-                &[("SYNCLAKE_OUTPUT", "s3://b"), ("SYNCLAKE_PARTITION_BY", "dt,day")],
+                &[("SYNCLAKE_OUT", "s3://b"), ("SYNCLAKE_PARTITION_BY", "dt,day")],
                 "SYNCLAKE_PARTITION_BY",
                 "day",
             ),
             (
-                &[("SYNCLAKE_OUTPUT", "s3://b"), ("SYNCLAKE_COMPRESSION", "lz4")],
+                &[("SYNCLAKE_OUT", "s3://b"), ("SYNCLAKE_COMPRESSION", "lz4")],
                 "SYNCLAKE_COMPRESSION",
                 "lz4",
             ),
             (
-                &[("SYNCLAKE_OUTPUT", "s3://b"), ("SYNCLAKE_FETCH_MAX_MB", "lots")],
+                &[("SYNCLAKE_OUT", "s3://b"), ("SYNCLAKE_FETCH_MAX_MB", "lots")],
                 "SYNCLAKE_FETCH_MAX_MB",
                 "lots",
             ),
             (
-                &[("SYNCLAKE_OUTPUT", "s3://b"), ("SYNCLAKE_FETCH_ATTEMPTS", "0")],
+                &[("SYNCLAKE_OUT", "s3://b"), ("SYNCLAKE_FETCH_ATTEMPTS", "0")],
                 "SYNCLAKE_FETCH_ATTEMPTS",
                 "out of range",
             ),
             (
-                &[("SYNCLAKE_OUTPUT", "s3://b"), ("SYNCLAKE_ALLOW_FILE_URLS", "true")],
+                &[("SYNCLAKE_OUT", "s3://b"), ("SYNCLAKE_ALLOW_FILE_URLS", "true")],
                 "SYNCLAKE_ALLOW_FILE_URLS",
                 "never reads file://",
             ),
             (
-                &[
-                    ("SYNCLAKE_OUTPUT", "s3://b"),
-                    ("SYNCLAKE_FETCH_ALLOW_HOSTS", "http://x/"),
-                ],
+                &[("SYNCLAKE_OUT", "s3://b"), ("SYNCLAKE_FETCH_ALLOW_HOSTS", "http://x/")],
                 "SYNCLAKE_FETCH_ALLOW_HOSTS",
                 "not host or host:port",
             ),
             (
-                &[("SYNCLAKE_OUTPUT", "s3://b"), ("SYNCLAKE_FETCH_RETRY_WINDOW_SECS", "0")],
+                &[("SYNCLAKE_OUT", "s3://b"), ("SYNCLAKE_MAX_FETCHED_MB", "2048")],
+                "SYNCLAKE_MAX_FETCHED_MB",
+                "out of range",
+            ),
+            (
+                &[("SYNCLAKE_OUT", "s3://b"), ("SYNCLAKE_FETCH_RETRY_WINDOW_SECS", "0")],
                 "SYNCLAKE_FETCH_RETRY_WINDOW_SECS",
                 "out of range",
             ),
             (
-                &[("SYNCLAKE_OUTPUT", "s3://b"), ("SYNCLAKE_S3_PATH_STYLE", "yes")],
+                &[("SYNCLAKE_OUT", "s3://b"), ("SYNCLAKE_S3_PATH_STYLE", "yes")],
                 "SYNCLAKE_S3_PATH_STYLE",
                 "yes",
             ),
             (
-                &[("SYNCLAKE_OUTPUT", "s3://b"), ("AWS_LAMBDA_LOG_FORMAT", "xml")],
+                &[("SYNCLAKE_OUT", "s3://b"), ("AWS_LAMBDA_LOG_FORMAT", "xml")],
                 "AWS_LAMBDA_LOG_FORMAT",
                 "xml",
             ),

@@ -19,7 +19,7 @@ async fn stream_to_parquet_runs_under_the_lambda_emulator() {
     let emulator = Emulator::start(
         env!("CARGO_BIN_EXE_stream-to-parquet"),
         &[
-            ("SYNCLAKE_OUTPUT", &output),
+            ("SYNCLAKE_OUT", &output),
             ("SYNCLAKE_S3_ENDPOINT", &endpoint),
             ("SYNCLAKE_S3_PATH_STYLE", "true"),
             ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
@@ -101,7 +101,7 @@ fn failed_start(binary: &str, env: &[(&str, &str)]) -> String {
 fn a_bad_configuration_stops_the_function_at_start_naming_the_variable() {
     let text = failed_start(
         env!("CARGO_BIN_EXE_stream-to-parquet"),
-        &[("SYNCLAKE_OUTPUT", "s3://bucket/t"), ("SYNCLAKE_COMPRESSION", "lz4")],
+        &[("SYNCLAKE_OUT", "s3://bucket/t"), ("SYNCLAKE_COMPRESSION", "lz4")],
     );
     assert!(text.contains("SYNCLAKE_COMPRESSION") && text.contains("lz4"), "{text}");
 }

@@ -16,7 +16,7 @@ use synclake_lambda::{KinesisBatchEvent, StreamConfig, StreamToParquet};
 
 fn function(output: &str, extra: &[(&str, &str)]) -> StreamToParquet {
     let mut vars: Vec<(String, String)> = vec![
-        ("SYNCLAKE_OUTPUT".into(), output.into()),
+        ("SYNCLAKE_OUT".into(), output.into()),
         ("SYNCLAKE_FETCH_ATTEMPTS".into(), "1".into()),
         ("SYNCLAKE_FETCH_TIMEOUT_SECS".into(), "5".into()),
         ("SYNCLAKE_FETCH_ALLOW_HOSTS".into(), body_server().host()),
