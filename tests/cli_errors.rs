@@ -71,3 +71,201 @@ fn an_unsupported_output_scheme_says_what_is_supported() {
     let line = error_line(&o);
     assert!(line.contains("gs://bucket/lake") && line.contains("s3://"), "{line}");
 }
+
+/// Runs `synclake consume` with `args` as a new user would: no AWS credentials anywhere
+/// unless `creds`, no profile, no instance metadata.
+fn consume(args: &[&str], creds: bool) -> std::process::Output {
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_synclake"));
+    cmd.arg("consume")
+        .args(args)
+        .current_dir(home.path())
+        .env("HOME", home.path())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_REGION", "us-east-1")
+        .env_remove("RUST_LOG")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+        .env_remove("AWS_WEB_IDENTITY_TOKEN_FILE");
+    if creds {
+        cmd.env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test");
+    }
+    let out = cmd.output().unwrap();
+    eprintln!("consume {args:?}\n--- stderr\n{}", stderr(&out));
+    out
+}
+
+/// The whole of stderr is short and free of the SDK's debug structures.
+fn no_debug_structures(o: &std::process::Output) {
+    let err = stderr(o);
+    for noise in [
+        "DispatchFailure",
+        "ConnectorError",
+        "FailedToLoadToken",
+        "SdkBody",
+        "HeaderValue",
+    ] {
+        assert!(!err.contains(noise), "{noise} in: {err}");
+    }
+    assert!(err.len() < 600, "{} bytes: {err}", err.len());
+}
+
+#[test]
+fn consume_without_credentials_says_none_were_found_and_what_to_set() {
+    let o = consume(
+        &["--stream", "s", "--endpoint-url", "http://127.0.0.1:1", "--out", "lake"],
+        false,
+    );
+    let line = error_line(&o);
+    assert!(line.contains("no AWS credentials found"), "{line}");
+    assert!(
+        line.contains("AWS_ACCESS_KEY_ID") && line.contains("AWS_PROFILE"),
+        "{line}"
+    );
+    assert!(!line.contains("refused"), "none were refused: {line}");
+    no_debug_structures(&o);
+}
+
+#[test]
+fn consume_without_credentials_and_with_instance_metadata_on_says_the_same() {
+    // The chain's last source, the instance metadata service, is tried (and refused off EC2).
+    let home = tempfile::tempdir().unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_synclake"))
+        .args([
+            "consume",
+            "--stream",
+            "s",
+            "--endpoint-url",
+            "http://127.0.0.1:1",
+            "--out",
+            "lake",
+        ])
+        .current_dir(home.path())
+        .env_clear()
+        .env("HOME", home.path())
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:1")
+        .output()
+        .unwrap();
+    let line = error_line(&o);
+    assert!(line.contains("no AWS credentials found"), "{line}");
+    no_debug_structures(&o);
+}
+
+#[test]
+fn consume_without_a_region_says_how_to_give_one() {
+    let home = tempfile::tempdir().unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_synclake"))
+        .args(["consume", "--stream", "s", "--out", "lake"])
+        .current_dir(home.path())
+        .env_clear()
+        .env("HOME", home.path())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .output()
+        .unwrap();
+    let line = error_line(&o);
+    assert!(line.contains("--region") && line.contains("AWS_REGION"), "{line}");
+    assert!(!line.contains("unreachable"), "{line}");
+    no_debug_structures(&o);
+}
+
+#[test]
+fn consume_of_an_unreachable_endpoint_says_so_in_one_line() {
+    let o = consume(
+        &["--stream", "s", "--endpoint-url", "http://127.0.0.1:1", "--out", "lake"],
+        true,
+    );
+    let line = error_line(&o);
+    assert!(
+        line.contains("http://127.0.0.1:1") && line.contains("unreachable"),
+        "{line}"
+    );
+    no_debug_structures(&o);
+}
+
+#[test]
+fn consume_of_a_missing_stream_names_it_and_the_endpoint() {
+    let endpoint = common::kinesis::kinesis_endpoint();
+    let o = consume(
+        &[
+            "--stream",
+            "no-such-stream",
+            "--endpoint-url",
+            &endpoint,
+            "--out",
+            "lake",
+        ],
+        true,
+    );
+    let line = error_line(&o);
+    assert!(
+        line.contains("`no-such-stream` not found") && line.contains(&endpoint),
+        "{line}"
+    );
+    no_debug_structures(&o);
+}
+
+#[test]
+fn consume_into_an_unwritable_output_names_it() {
+    let endpoint = common::kinesis::kinesis_endpoint();
+    let stream = common::kinesis::unique_stream("cli-errors");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(common::kinesis::create_stream(
+        &common::kinesis::kinesis_client(),
+        &stream,
+        1,
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let blocker = dir.path().join("not-a-dir");
+    std::fs::write(&blocker, b"x").unwrap();
+    let out = blocker.join("lake");
+    let state = dir.path().join("state");
+    let o = consume(
+        &[
+            "--stream",
+            &stream,
+            "--endpoint-url",
+            &endpoint,
+            "--out",
+            out.to_str().unwrap(),
+            "--state",
+            state.to_str().unwrap(),
+        ],
+        true,
+    );
+    let line = error_line(&o);
+    assert!(
+        line.contains(out.to_str().unwrap()) && line.contains("output"),
+        "{line}"
+    );
+    no_debug_structures(&o);
+}
+
+#[test]
+fn conflicting_start_flags_are_refused_before_anything_runs() {
+    let o = consume(
+        &[
+            "--stream",
+            "s",
+            "--out",
+            "lake",
+            "--start-position",
+            "latest",
+            "--at-timestamp",
+            "2026-01-01T00:00:00Z",
+        ],
+        true,
+    );
+    assert_eq!(o.status.code(), Some(2), "a usage error");
+    assert!(stderr(&o).contains("cannot be used with"), "{}", stderr(&o));
+}

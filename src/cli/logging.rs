@@ -1,4 +1,5 @@
-//! Log set-up: `tracing` to stderr, text or JSON, filtered by `RUST_LOG` (default `info`).
+//! Log set-up: `tracing` to stderr, text or JSON, filtered by `RUST_LOG` (default `info`, the
+//! AWS configuration chain's chatter left out).
 
 use clap::ValueEnum;
 use tracing_subscriber::EnvFilter;
@@ -13,9 +14,15 @@ pub enum LogFormat {
     Json,
 }
 
+/// The filter when `RUST_LOG` is not set.
+const DEFAULT_FILTER: &str = "info,aws_config=error";
+
 /// Installs the global subscriber. Call once, first thing in `main`.
 pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // Without RUST_LOG: INFO, less the AWS configuration chain's WARN lines about the sources
+    // it tried and did not find (an instance metadata service off EC2, say), each a page of
+    // debug structures; a call that then fails says what is missing in one line.
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

@@ -17,7 +17,7 @@ use tokio::time::Instant;
 use crate::backoff::BackoffOptions;
 use crate::checkpoint::{CheckpointStore, FileStore, Incarnation, ShardState, StartPoint};
 use crate::client::{KinesisOptions, Stream, connect, describe_stream};
-use crate::error::{ConsumeError, describe};
+use crate::error::ConsumeError;
 use crate::fence::{self, Owner, host_name};
 use crate::flush::{FlushPolicy, MemoryGauge};
 use crate::metrics::{Metrics, Totals};
@@ -145,6 +145,12 @@ impl Consumer {
     /// [`Consumer::open`] with a client built by the caller.
     pub async fn open_with_client(config: ConsumerConfig, client: Client) -> Result<Consumer, ConsumeError> {
         let endpoint = config.kinesis.endpoint_name();
+        if client.config().region().is_none() {
+            return Err(ConsumeError::Config {
+                name: "--region",
+                reason: "no AWS region: give --region, or set AWS_REGION, or a region in the AWS profile".into(),
+            });
+        }
         let stream = describe_stream(&client, &config.stream, &endpoint).await?;
         let store = Store::open(&config.output, &config.s3, &config.state_dir.join("spool"))?;
         let output = match &store {
@@ -325,7 +331,9 @@ impl Consumer {
                         failure = Some(ConsumeError::from_sdk(&e, "ListShards", &self.config.stream, &endpoint));
                         break;
                     }
-                    Err(e) => tracing::warn!(error = %describe(&e), "listing shards failed; trying again later"),
+                    Err(e) => {
+                        tracing::warn!(error = %crate::error::brief(&e), "listing shards failed; trying again later")
+                    }
                 }
             }
         }

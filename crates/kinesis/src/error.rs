@@ -76,9 +76,68 @@ pub fn classify_code(code: Option<&str>) -> ErrorClass {
     }
 }
 
-/// A Kinesis call that failed, with the whole chain of causes.
+/// A Kinesis call that failed, with the whole chain of causes and the SDK's debug structures:
+/// for DEBUG logs.
 pub fn describe<E: std::error::Error + 'static, R: std::fmt::Debug>(err: &SdkError<E, R>) -> String {
     DisplayErrorContext(err).to_string()
+}
+
+/// A failed call in one line for a person: the service's code and message, or the chain of
+/// causes, each said once, without the SDK's debug structures.
+pub fn brief<E, R>(err: &SdkError<E, R>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    if let SdkError::ServiceError(service) = err {
+        let e = service.err();
+        return match (e.code(), e.message()) {
+            (Some(code), Some(message)) => format!("{code}: {message}"),
+            (Some(code), None) => code.to_owned(),
+            _ => e.to_string(),
+        };
+    }
+    let mut line = String::new();
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = cause {
+        let text = e.to_string();
+        if !text.is_empty() && !line.contains(&text) {
+            if !line.is_empty() {
+                line.push_str(": ");
+            }
+            line.push_str(&text);
+        }
+        cause = e.source();
+    }
+    line
+}
+
+/// Why credentials could not be had, when the call failed for that (before anything was sent,
+/// so nothing was refused): the provider chain's own words.
+fn credentials_not_loaded<E, R>(err: &SdkError<E, R>) -> Option<String>
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    use aws_credential_types::provider::error::CredentialsError;
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = cause {
+        if let Some(creds) = e.downcast_ref::<CredentialsError>() {
+            let mut why = creds.to_string();
+            let mut inner = std::error::Error::source(creds);
+            while let Some(i) = inner {
+                let text = i.to_string();
+                if !why.contains(&text) {
+                    why.push_str(": ");
+                    why.push_str(&text);
+                }
+                inner = i.source();
+            }
+            return Some(why);
+        }
+        cause = e.source();
+    }
+    None
 }
 
 /// Why the consumer stopped, or could not start.
@@ -91,6 +150,16 @@ pub enum ConsumeError {
         stream: String,
         /// Where it was looked for.
         endpoint: String,
+    },
+    /// No credentials could be had from the AWS configuration chain, so none were sent.
+    #[error(
+        "no AWS credentials found for Kinesis ({op}: {why}); set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or run with an instance or task role; a local endpoint (--endpoint-url) still needs some, e.g. AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test"
+    )]
+    NoCredentials {
+        /// The call.
+        op: &'static str,
+        /// What the credential provider chain said.
+        why: String,
     },
     /// The service refused the credentials.
     #[error("Kinesis refused the credentials ({op}): {detail}")]
@@ -149,9 +218,15 @@ impl ConsumeError {
     pub fn from_sdk<E, R>(err: &SdkError<E, R>, op: &'static str, stream: &str, endpoint: &str) -> ConsumeError
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
+        R: std::fmt::Debug + 'static,
     {
-        let detail = describe(err);
+        // The whole chain, with the SDK's structures, for whoever asks for it; the error
+        // itself stays one line.
+        tracing::debug!(op, error = %describe(err), "Kinesis call failed");
+        if let Some(why) = credentials_not_loaded(err) {
+            return ConsumeError::NoCredentials { op, why };
+        }
+        let detail = brief(err);
         match classify(err) {
             ErrorClass::NotFound => ConsumeError::StreamNotFound {
                 stream: stream.to_owned(),
