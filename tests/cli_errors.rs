@@ -269,3 +269,21 @@ fn conflicting_start_flags_are_refused_before_anything_runs() {
     assert_eq!(o.status.code(), Some(2), "a usage error");
     assert!(stderr(&o).contains("cannot be used with"), "{}", stderr(&o));
 }
+
+#[test]
+fn a_missing_rules_file_and_an_unwritable_gen_output_are_named() {
+    let o = synclake(&["trigger", "lint", "--rules", "/nonexistent/rules.toml"]);
+    let line = error_line(&o);
+    assert!(
+        line.contains("/nonexistent/rules.toml") && line.contains("rules file"),
+        "{line}"
+    );
+    assert_eq!(line.matches("No such file or directory").count(), 1, "{line}");
+    let dir = tempfile::tempdir().unwrap();
+    let blocker = dir.path().join("not-a-dir");
+    std::fs::write(&blocker, b"x").unwrap();
+    let out = blocker.join("traffic.jsonl");
+    let o = synclake(&["gen", "--payloads", "1", "--out", out.to_str().unwrap()]);
+    let line = error_line(&o);
+    assert!(line.contains(out.to_str().unwrap()), "{line}");
+}
