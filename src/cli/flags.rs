@@ -83,7 +83,7 @@ pub struct FetchArgs {
     pub fetch_timeout_secs: u64,
     /// Largest S3Url body accepted, MiB.
     #[arg(long, env = "SYNCLAKE_FETCH_MAX_MB", default_value_t = as_mib(FetchOptions::default().max_bytes),
-        value_parser = clap::value_parser!(u64).range(1..=4096))]
+        value_parser = clap::value_parser!(u64).range(1..=1024))]
     pub fetch_max_mb: u64,
     /// Attempts per S3Url fetch (transient errors are retried with backoff).
     #[arg(long, env = "SYNCLAKE_FETCH_ATTEMPTS", default_value_t = FetchOptions::default().attempts)]
@@ -91,7 +91,8 @@ pub struct FetchArgs {
     /// How long a record's retryable fetch failures may go on before it becomes a
     /// `fetch_exhausted` dead letter, seconds.
     #[arg(long, env = "SYNCLAKE_FETCH_RETRY_WINDOW_SECS",
-        default_value_t = FetchOptions::default().retry_window.as_secs())]
+        default_value_t = FetchOptions::default().retry_window.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..=7 * 24 * 3600))]
     pub fetch_retry_window_secs: u64,
     /// Also fetch S3Url bodies from this host (HOST or HOST:PORT; repeatable, or
     /// comma-separated in the variable): an S3-compatible server. Such a host may use http and

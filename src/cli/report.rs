@@ -88,7 +88,8 @@ pub fn error_chain(e: &anyhow::Error) -> String {
     let mut line = e.to_string();
     for cause in e.chain().skip(1) {
         let cause = cause.to_string();
-        if !line.contains(&cause) {
+        // Our messages end with their cause when they name it: only that is a repeat.
+        if !line.ends_with(&cause) {
             line.push_str(": ");
             line.push_str(&cause);
         }
@@ -110,5 +111,8 @@ mod tests {
         );
         let e = anyhow::anyhow!("disk full").context("committing the table");
         assert_eq!(error_chain(&e), "committing the table: disk full");
+        // A short cause that only appears inside the message is still said.
+        let e = anyhow::anyhow!("timed out").context("timed out waiting for the lock of /state");
+        assert_eq!(error_chain(&e), "timed out waiting for the lock of /state: timed out");
     }
 }

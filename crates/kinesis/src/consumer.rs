@@ -463,7 +463,7 @@ fn warn_expired(shards: &[ShardInfo], states: &HashMap<String, ShardState>, warn
 
 /// Deletes the temporary files a killed consumer left (see `docs/consume.md`): spool files of
 /// consumer output in a local table's partition directories last modified before now, and
-/// S3 spool files in this state's spool directory whose process is gone.
+/// the S3 spool files in this state's (locked) spool directory.
 fn sweep(store: &Store, spool_dir: &std::path::Path) -> Result<(), ConsumeError> {
     let now = std::time::SystemTime::now();
     let mut swept = store.sweep_temp_files("part-shardId-", now)?;

@@ -383,10 +383,21 @@ impl Worker {
         // Boxed: the compiler cannot otherwise see that the future is Send for every lifetime.
         // Fetched S3Url bodies count against the memory bound (`--buffer-mb`) with the
         // payloads every shard buffers: a flush whose bodies would pass it commits a prefix.
+        //
+        // The flush reserves its bound in the gauge while it runs, so shards flushing at once
+        // share the headroom instead of each taking all of it; at least an eighth of
+        // `--flush-mb` so a flush under memory pressure still takes several bodies, at most
+        // `--flush-mb`.
+        let policy = &self.shared.flush;
+        let headroom = policy.memory_limit.saturating_sub(self.shared.gauge.bytes());
+        let reserved = headroom.clamp(policy.max_bytes / 8, policy.max_bytes);
         let batch = BatchOptions {
-            max_fetched_bytes: self.shared.flush.memory_limit.saturating_sub(self.shared.gauge.bytes()),
+            max_fetched_bytes: reserved,
+            // The pending state names whatever an interrupted attempt left.
+            remove_stale: false,
             ..shared.batch.clone()
         };
+        self.shared.gauge.add(reserved);
         let write: BoxFuture<'_, _> = Box::pin(write_batch_gated(
             &items,
             &tag_of,
@@ -397,6 +408,7 @@ impl Worker {
             &gate,
         ));
         let outcome = write.await;
+        self.shared.gauge.sub(reserved);
         drop(items);
         let written = outcome.written;
         let leftover: Vec<String> = gate

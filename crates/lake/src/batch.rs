@@ -73,6 +73,11 @@ pub struct BatchOptions {
     /// When each failing S3Url first failed (shared by clones): past the fetch options'
     /// retry window, a record whose fetch still fails becomes a `fetch_exhausted` dead letter.
     pub retries: RetryLedger,
+    /// After committing, delete the files of the names this batch owns that an earlier
+    /// attempt at the same records left and this one did not write (a partition that fetch
+    /// outcomes emptied). Needed where nothing else records what an attempt wrote (Lambda);
+    /// a consumer's pending state already does, so it turns this off and saves the listing.
+    pub remove_stale: bool,
 }
 
 /// The most [`BatchOptions::max_fetched_bytes`] can be: fetched bodies that do not decode are
@@ -91,6 +96,7 @@ impl Default for BatchOptions {
             concurrency: 16,
             max_fetched_bytes: DEFAULT_MAX_FETCHED_BYTES,
             retries: RetryLedger::default(),
+            remove_stale: true,
         }
     }
 }
@@ -221,8 +227,20 @@ pub async fn write_batch_gated(
                         }
                     }
                 }
-                if let Err(source) = remove_stale(&conv_names, tag_of, store, &outcome.committed).await {
-                    return whole_batch_failed(source);
+                if opts.remove_stale {
+                    let removal = remove_stale(&conv_names, tag_of, store, &outcome.committed);
+                    let removed = match deadline {
+                        Some(by) => tokio::time::timeout_at(by, removal).await.unwrap_or_else(|_| {
+                            Err(LakeError::Deadline {
+                                op: "remove stale files",
+                                key: conv_names.first().map(|(dir, _)| dir.clone()).unwrap_or_default(),
+                            })
+                        }),
+                        None => removal.await,
+                    };
+                    if let Err(source) = removed {
+                        return whole_batch_failed(source);
+                    }
                 }
                 if let Err(source) = store.sync(outcome.committed.iter().map(String::as_str)) {
                     return whole_batch_failed(source);
@@ -366,6 +384,7 @@ async fn remove_stale(
     store: &Store,
     committed: &[String],
 ) -> Result<(), LakeError> {
+    let mut removed = Vec::new();
     for (dir, lowest) in names {
         let prefix = format!("part-{}-", tag_of(*lowest));
         for key in store.list_named(dir, &prefix).await? {
@@ -378,10 +397,12 @@ async fn remove_stale(
             if is_part && committed.binary_search(&key).is_err() {
                 tracing::info!(key = %store.full_key(&key), "removing a file an earlier attempt at these records left");
                 store.delete(&key).await?;
+                removed.push(key);
             }
         }
     }
-    Ok(())
+    // Durable before the batch reports success (locally; a no-op on S3).
+    store.sync_dirs(removed.iter().map(String::as_str))
 }
 
 /// Converts `items[..limit]`, lowering `limit` to the first record whose S3Url fetch failed in
@@ -524,6 +545,8 @@ async fn fetch_missing(
                 }
             }
             Some(Err(_)) => {}
+            // Given up on (its window ran out): not fetched again on a re-conversion.
+            None if bodies.exhausted.contains_key(i) => {}
             // Owned (a URL per S3Url record): a future borrowing the list would not be Send
             // for every lifetime, and a consumer spawns this on a multi-threaded runtime.
             None => missing.push((*i, url.clone())),

@@ -8,8 +8,9 @@
 //! included, kept for a later replay) and the shard moves on.
 //!
 //! The ledger lives in memory, shared by the clones of one [`BatchOptions`](crate::BatchOptions):
-//! one per consumer, one per warm Lambda container. A restart starts the window again, which
-//! only makes it longer, never loses a record.
+//! one per consumer, one per warm Lambda container. A restart starts the window again: a
+//! process restarted more often than the window never gives up, and its source's own limits
+//! (retention, a Lambda event source mapping's retry limits) decide then (`docs/table.md`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -9,8 +9,10 @@
 //! S3Url bodies are fetched concurrently: from the first S3Url payload on, records are held
 //! back (copied, in input order) while later S3Url payloads join the batch of fetches, and
 //! when the batch is full, or before anything else must follow them (a rejected input, the
-//! end of the unit), the bodies are fetched together and the held records converted in input
-//! order. The table does not depend on which fetch finishes first.
+//! end of the unit), the bodies are fetched `--fetch-concurrency` at a time and the held
+//! records converted in input order, each body dropped once converted. So a worker holds at
+//! most 8 MiB of held records and `--fetch-concurrency` bodies (each within `--fetch-max-mb`)
+//! on top of the bounds above. The table does not depend on which fetch finishes first.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -27,7 +29,7 @@ use tokio::runtime::Handle;
 use crate::convert::{ConvertStats, Converter, Step};
 use crate::dead_letter::{DEAD_LETTER_DIR, Stage};
 use crate::error::LakeError;
-use crate::fetch::{FetchError, Fetcher};
+use crate::fetch::Fetcher;
 use crate::input::{LineSink, Part, Unit, read_document, read_lines};
 use crate::partition::PartitionSpec;
 use crate::schema::{dead_letter_schema, table_schema};
@@ -441,26 +443,28 @@ impl<'s> UnitRun<'s, '_> {
             .iter()
             .enumerate()
             .filter_map(|(i, h)| h.url.as_deref().map(|url| (i, url)));
-        let fetched: Vec<(usize, Result<Bytes, FetchError>)> = self.shared.runtime.block_on(
-            futures::stream::iter(fetches)
-                .map(|(i, url)| async move { (i, fetcher.fetch(url).await) })
-                .buffer_unordered(concurrency)
-                .collect(),
-        );
-        let mut bodies: Vec<Option<Result<Bytes, FetchError>>> = held.iter().map(|_| None).collect();
-        for (i, body) in fetched {
-            bodies[i] = Some(body);
-        }
-        for (h, body) in held.iter().zip(bodies) {
+        // In input order, `concurrency` in flight: each body is converted as soon as it and
+        // those before it are in, and dropped then, so a worker holds at most `concurrency`
+        // bodies (each within the fetch size cap) besides the one being converted.
+        let mut bodies = futures::stream::iter(fetches)
+            .map(|(i, url)| async move { (i, fetcher.fetch(url).await) })
+            .buffered(concurrency);
+        for (i, h) in held.iter().enumerate() {
             let record = SourceRecord {
                 data: Cow::Borrowed(&h.data),
                 lineage: h.lineage.clone(),
             };
             if let Step::NeedsFetch(url) = self.conv.push(&record) {
-                let body = body.unwrap_or_else(|| self.shared.runtime.block_on(fetcher.fetch(&url)));
+                let body = match h.url.as_ref().and_then(|_| self.shared.runtime.block_on(bodies.next())) {
+                    Some((j, body)) if j == i => body,
+                    // Not what the held record's own decode found (cannot happen: the same
+                    // bytes, decoded the same way): fetched on its own.
+                    _ => self.shared.runtime.block_on(fetcher.fetch(&url)),
+                };
                 self.conv.push_fetched(&record, body.as_ref().map(Bytes::clone));
             }
         }
+        drop(bodies);
         held.clear();
         self.held = held;
         self.held_urls = 0;

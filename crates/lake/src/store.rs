@@ -311,8 +311,9 @@ impl Store {
         }
     }
 
-    /// Keys (relative to the table root) of the files directly in directory `dir` whose
-    /// names start with `name_prefix`. A directory that does not exist holds none.
+    /// Keys (relative to the table root) of the files in directory `dir` whose names start
+    /// with `name_prefix`. A directory that does not exist holds none. On S3 it costs one
+    /// request (a listing that starts at the prefix), whatever the directory holds.
     pub async fn list_named(&self, dir: &str, name_prefix: &str) -> Result<Vec<String>, LakeError> {
         let join = |name: &str| {
             if dir.is_empty() {
@@ -338,19 +339,28 @@ impl Store {
                 }
             }
             Store::Object { store, .. } => {
+                // Listed from the first name that could match, in key order, stopping at the
+                // first that does not: one request however large the directory is.
                 let full_dir = self.full_key(dir);
-                let base = ObjectPath::from(full_dir.as_str());
-                let listing = store
-                    .list_with_delimiter(Some(&base))
-                    .await
-                    .map_err(|source| LakeError::Store {
+                let (base, start) = if full_dir.is_empty() {
+                    (None, name_prefix.to_owned())
+                } else {
+                    (
+                        Some(ObjectPath::from(full_dir.as_str())),
+                        format!("{full_dir}/{name_prefix}"),
+                    )
+                };
+                let mut listing = store.list_with_offset(base.as_ref(), &ObjectPath::from(start.as_str()));
+                while let Some(meta) = listing.next().await {
+                    let meta = meta.map_err(|source| LakeError::Store {
                         op: "list",
                         key: full_dir.clone(),
                         source,
                     })?;
-                for meta in listing.objects {
-                    if let Some(name) = meta.location.filename().filter(|n| n.starts_with(name_prefix)) {
-                        keys.push(join(name));
+                    match meta.location.as_ref().strip_prefix(start.as_str()) {
+                        Some(rest) if !rest.contains('/') => keys.push(join(&format!("{name_prefix}{rest}"))),
+                        Some(_) => {}
+                        None => break,
                     }
                 }
             }
@@ -632,14 +642,12 @@ impl Store {
     }
 }
 
-/// Deletes the S3 spool files (`.spool-<pid>-<n>.inprogress`) in `dir` whose writing process
-/// is no longer running and that were last modified before `older_than`. A process is known
-/// to be gone when `/proc/<pid>` is not there; without `/proc`, nothing is swept.
+/// Deletes the S3 spool files (`.spool-<pid>-<n>.inprogress`) in `dir` last modified before
+/// `older_than`. Only for a spool directory no other process writes to (a consumer's, under
+/// its locked state directory), called before this process spools anything: then every such
+/// file was left by an earlier run, whatever its process id (in a container, every run may
+/// be process 1).
 pub fn sweep_spool_dir(dir: &Path, older_than: SystemTime) -> Result<Vec<PathBuf>, LakeError> {
-    let proc_root = Path::new("/proc");
-    if !proc_root.join("self").exists() {
-        return Ok(Vec::new());
-    }
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -649,15 +657,7 @@ pub fn sweep_spool_dir(dir: &Path, older_than: SystemTime) -> Result<Vec<PathBuf
     for entry in entries {
         let entry = entry.map_err(LakeError::io("list spool directory", dir))?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(pid) = name
-            .strip_prefix(".spool-")
-            .and_then(|rest| rest.strip_suffix(".inprogress"))
-            .and_then(|rest| rest.split_once('-'))
-            .and_then(|(pid, _)| pid.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if pid == std::process::id() || proc_root.join(pid.to_string()).exists() {
+        if !(name.starts_with(".spool-") && name.ends_with(".inprogress")) {
             continue;
         }
         let path = entry.path();

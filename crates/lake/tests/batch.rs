@@ -551,3 +551,40 @@ async fn fetched_bodies_are_bounded_per_batch_and_the_rest_follows() {
     );
     assert_eq!(contents(dir.path()), expect(0..12, &(0..12).collect::<Vec<_>>()));
 }
+
+#[tokio::test]
+async fn a_record_given_up_on_is_not_fetched_again_when_a_later_one_ends_the_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = hits.clone();
+    let base = scripted_server(move |path, _| {
+        if path == "/b/given-up" {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        (503, Vec::new())
+    })
+    .await;
+    let mut items: Vec<_> = (0..8).map(|i| item(i, inline(i, 0))).collect();
+    items[2] = item(2, s3url(2, 0, &format!("{base}/b/given-up")));
+    let fetch = Fetcher::new(FetchOptions {
+        retry_window: std::time::Duration::from_millis(200),
+        ..offline_fetch()
+    })
+    .unwrap();
+    let opts = BatchOptions::default();
+    assert_eq!(write_with(&items, dir.path(), &fetch, &opts).await.written, 2);
+    // Past the window, the next delivery gives record 2 up; record 5 then fails for the first
+    // time and ends the batch, so the prefix is converted again.
+    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    items[5] = item(5, s3url(5, 0, &format!("{base}/b/later")));
+    let outcome = write_with(&items[2..], dir.path(), &fetch, &opts).await;
+    assert_eq!(outcome.written, 3, "records 2, 3 and 4: {:?}", outcome.failure);
+    assert_eq!(
+        hits.load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "fetched once per delivery, not again on the re-conversion"
+    );
+    let dead = read_dead_letters(dir.path());
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].error_kind, "fetch_exhausted");
+}

@@ -42,6 +42,14 @@ impl StreamConfig {
     /// in tests), validating every variable.
     pub fn from_env(env: impl Fn(&str) -> Option<String>) -> Result<StreamConfig, ConfigError> {
         let get = |var: &'static str| env(var).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        // The variable's name until the CLI and the function shared one spelling: refused
+        // with the new name rather than ignored, so an upgrade fails at start, saying why.
+        if get("SYNCLAKE_OUTPUT").is_some() {
+            return Err(ConfigError {
+                var: "SYNCLAKE_OUTPUT",
+                reason: "renamed: set SYNCLAKE_OUT (the name the CLI reads too) instead".into(),
+            });
+        }
         let output = get("SYNCLAKE_OUT").ok_or_else(|| ConfigError {
             var: "SYNCLAKE_OUT",
             reason: "not set: where to write the table (s3://bucket/prefix)".into(),
@@ -87,7 +95,7 @@ impl StreamConfig {
             .unwrap_or_default();
         // Records come from whoever can write to the stream: the function never reads local
         // files for them. The variable once existed; refuse it rather than ignore it.
-        if get("SYNCLAKE_ALLOW_FILE_URLS").is_some() {
+        if get("SYNCLAKE_ALLOW_FILE_URLS").is_some_and(|v| !v.eq_ignore_ascii_case("false") && v != "0") {
             return Err(ConfigError {
                 var: "SYNCLAKE_ALLOW_FILE_URLS",
                 reason: "no longer supported: the function never reads file:// URLs (only `synclake replay --allow-file-urls` does)".into(),
@@ -218,6 +226,9 @@ mod tests {
         assert!(c.fetch.allow_hosts.is_empty());
         assert!(!c.fetch.allow_file_urls);
         assert!(!c.s3.path_style);
+        // An explicit "off" for the old file-URL switch is what the function does anyway.
+        let c = config(&[("SYNCLAKE_OUT", "s3://b"), ("SYNCLAKE_ALLOW_FILE_URLS", "false")]).unwrap();
+        assert!(!c.fetch.allow_file_urls);
     }
 
     #[test]
@@ -281,6 +292,7 @@ mod tests {
                 "SYNCLAKE_FETCH_ATTEMPTS",
                 "out of range",
             ),
+            (&[("SYNCLAKE_OUTPUT", "s3://b")], "SYNCLAKE_OUTPUT", "set SYNCLAKE_OUT"),
             (
                 &[("SYNCLAKE_OUT", "s3://b"), ("SYNCLAKE_ALLOW_FILE_URLS", "true")],
                 "SYNCLAKE_ALLOW_FILE_URLS",

@@ -6,8 +6,11 @@ use serde::de::IgnoredAny;
 use crate::schema::Schema;
 
 /// Deepest nesting a `json` value may have, and the default cap: the apps that read values
-/// back parse them recursively, and serde_json (the schema path) stops at 128 as well.
+/// back parse them recursively.
 pub(crate) const MAX_JSON_DEPTH: usize = 128;
+/// Deepest nesting serde_json parses (its recursion limit, 128, counts the value that hits
+/// it): with a schema the value is parsed, so its cap is at most this.
+const MAX_PARSED_DEPTH: usize = 127;
 
 /// Size limit for one compiled user regex (rules `regex`, schema `pattern`).
 pub(crate) const REGEX_SIZE_LIMIT: usize = 1 << 20;
@@ -71,8 +74,13 @@ impl ValueType {
                 _ => Err("expected `true` or `false`".to_owned()),
             },
             ValueType::Json { schema, max_depth } => {
-                if nesting_exceeds(s.as_bytes(), *max_depth) {
-                    return Err(format!("JSON nested deeper than {max_depth} levels"));
+                let cap = if schema.is_some() {
+                    (*max_depth).min(MAX_PARSED_DEPTH)
+                } else {
+                    *max_depth
+                };
+                if nesting_exceeds(s.as_bytes(), cap) {
+                    return Err(format!("JSON nested deeper than {cap} levels"));
                 }
                 match schema {
                     None => serde_json::from_str::<IgnoredAny>(s)
