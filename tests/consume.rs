@@ -8,12 +8,14 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::kinesis::*;
-use common::lake::{offline_fetch, read_table, run_replay};
-use common::*;
+use common::synclake;
 use synclake_kinesis::metrics::Totals;
 use synclake_kinesis::{Committed, ConsumeError, Consumer, ConsumerConfig, KinesisOptions, RunSummary};
 use synclake_lake::ReplayOptions;
+use synclake_testkit::kinesis::*;
+use synclake_testkit::replay::{offline_fetch, run_replay};
+use synclake_testkit::services::{kinesis_client, kinesis_endpoint, new_bucket, s3_endpoint, s3_store};
+use synclake_testkit::table::read_table;
 use tokio::sync::watch;
 
 fn now_ms() -> i64 {

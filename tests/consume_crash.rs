@@ -3,14 +3,13 @@
 //! record exactly once.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::kinesis::*;
 use rand::{Rng as _, SeedableRng as _};
+use synclake_testkit::kinesis::*;
+use synclake_testkit::services::{kinesis_client, kinesis_endpoint};
 
 /// Kills with SIGKILL; at least 10, as the issue asks.
 const KILLS: usize = 16;

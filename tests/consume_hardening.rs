@@ -4,18 +4,16 @@
 //! what a killed consumer left is swept. Each test failed on the code before its fix.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::kinesis::*;
-use common::lake::offline_fetch;
-use common::*;
 use synclake_kinesis::fence::FenceError;
 use synclake_kinesis::metrics::Totals;
 use synclake_kinesis::{ConsumeError, Consumer, ConsumerConfig, KinesisOptions, RunSummary, StartPosition};
 use synclake_lake::{S3Options, Store};
+use synclake_testkit::kinesis::*;
+use synclake_testkit::replay::offline_fetch;
+use synclake_testkit::services::{kinesis_client, kinesis_endpoint, new_bucket, s3_endpoint, s3_store};
 use tokio::sync::watch;
 
 fn rt() -> tokio::runtime::Runtime {

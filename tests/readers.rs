@@ -7,7 +7,8 @@ mod common;
 use std::collections::BTreeMap;
 use std::process::Command;
 
-use common::*;
+use common::{python, repo, synclake};
+use synclake_testkit::fixtures;
 
 /// Rows per partition and every (offset, sub_index) → (key, value) expected from the input,
 /// computed independently of synclake from the JSON Lines and the S3Url bodies.

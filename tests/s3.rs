@@ -7,11 +7,13 @@ mod common;
 use std::time::Duration;
 
 use arrow_array::cast::AsArray;
-use common::*;
+use common::{summary, synclake};
 use futures::TryStreamExt as _;
 use object_store::signer::Signer as _;
 use object_store::{ObjectStore, ObjectStoreExt as _, PutPayload};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use synclake_testkit::fixtures;
+use synclake_testkit::services::{new_bucket, s3_allow_host, s3_endpoint, s3_store};
 
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()

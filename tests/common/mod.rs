@@ -1,48 +1,19 @@
-//! Shared helpers of the end-to-end tests: local services, the CLI binary, reading tables.
+//! Helpers of the end-to-end tests that depend on this package's own build: the `synclake`
+//! binary (`CARGO_BIN_EXE_synclake`) and the repository as this package sees it. Everything
+//! else (local services, Kinesis, tables, replays) comes from `synclake_testkit`.
 #![allow(dead_code, clippy::unwrap_used)]
-
-pub mod kinesis;
-#[path = "../../crates/lake/tests/common/mod.rs"]
-pub mod lake;
-mod services;
-
-#[allow(unused_imports)]
-pub use services::{required_env, s3_allow_host, s3_endpoint, s3_store};
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicU32, Ordering};
+
+use synclake_testkit::services::required_env;
 
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-pub fn fixtures() -> PathBuf {
-    repo().join("fixtures")
-}
-
 pub fn python() -> String {
     required_env("SYNCLAKE_TEST_PYTHON")
-}
-
-static BUCKETS: AtomicU32 = AtomicU32::new(0);
-
-/// Creates a bucket with a name unique to this test process and call, so tests run in
-/// parallel without seeing each other's objects.
-pub fn new_bucket(prefix: &str) -> String {
-    let name = format!(
-        "{prefix}-{}-{}",
-        std::process::id(),
-        BUCKETS.fetch_add(1, Ordering::Relaxed)
-    );
-    let url = format!("{}/{}", s3_endpoint(), name);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let status = rt.block_on(async { reqwest::Client::new().put(&url).send().await.unwrap().status() });
-    assert!(status.is_success(), "create bucket {name}: HTTP {status}");
-    name
 }
 
 /// Runs the `synclake` binary with the test credentials.

@@ -3,13 +3,12 @@
 //! nor repeat a record, and the end of a split parent.
 #![allow(clippy::unwrap_used)]
 
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_sdk_kinesis::Client;
 use aws_sdk_kinesis::config::interceptors::BeforeSerializationInterceptorContextRef;
-use aws_sdk_kinesis::config::{BehaviorVersion, ConfigBag, Credentials, Intercept, Region};
+use aws_sdk_kinesis::config::{ConfigBag, Intercept};
 use aws_sdk_kinesis::operation::subscribe_to_shard::SubscribeToShardInput;
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::{
@@ -19,29 +18,11 @@ use synclake_kinesis::backoff::BackoffOptions;
 use synclake_kinesis::error::ConsumeError;
 use synclake_kinesis::reader::efo::{FanOutOptions, ensure_consumer, subscribe_shard};
 use synclake_kinesis::reader::{ReadEvent, ShardTarget, StartAt};
+use synclake_testkit::kinesis::unique_stream;
+use synclake_testkit::services::{kinesis_client, kinesis_config};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
-
-/// An environment variable the test setup (`scripts/test.sh`) exports; a clear failure, never a
-/// silent skip, when it is missing.
-fn required_env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: run the tests through scripts/test.sh, which installs and starts the local services")
-    })
-}
-
-fn config() -> aws_sdk_kinesis::config::Builder {
-    aws_sdk_kinesis::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "fan_out test"))
-        .endpoint_url(required_env("SYNCLAKE_TEST_KINESIS_ENDPOINT"))
-}
-
-fn client() -> Client {
-    Client::from_conf(config().build())
-}
 
 /// The starting position of every `SubscribeToShard` call a client made.
 #[derive(Debug, Clone, Default)]
@@ -49,7 +30,7 @@ struct Subscriptions(Arc<Mutex<Vec<StartingPosition>>>);
 
 impl Subscriptions {
     fn client(&self) -> Client {
-        Client::from_conf(config().interceptor(self.clone()).build())
+        Client::from_conf(kinesis_config().interceptor(self.clone()).build())
     }
 
     fn positions(&self) -> Vec<StartingPosition> {
@@ -72,17 +53,6 @@ impl Intercept for Subscriptions {
         }
         Ok(())
     }
-}
-
-static STREAMS: AtomicU32 = AtomicU32::new(0);
-
-/// A stream name unique to this test process and call.
-fn unique(prefix: &str) -> String {
-    format!(
-        "{prefix}-{}-{}",
-        std::process::id(),
-        STREAMS.fetch_add(1, Ordering::Relaxed)
-    )
 }
 
 /// Polls `check` every 20 ms until it yields a value, failing after `limit`.
@@ -252,8 +222,8 @@ fn assert_strictly_increasing(records: &[Record]) {
 
 /// A stream with one shard and an active consumer on it.
 async fn stream_with_consumer(prefix: &str) -> (Client, String, String, String) {
-    let client = client();
-    let name = unique(prefix);
+    let client = kinesis_client();
+    let name = unique_stream(prefix);
     let arn = create_stream(&client, &name, 1).await;
     let consumer = ensure_consumer(&client, &arn, "synclake-test").await.unwrap();
     let shard = open_shards(&client, &arn).await.remove(0);
@@ -262,8 +232,8 @@ async fn stream_with_consumer(prefix: &str) -> (Client, String, String, String) 
 
 #[tokio::test]
 async fn a_consumer_is_registered_once_and_found_again() {
-    let client = client();
-    let arn = create_stream(&client, &unique("efo-register"), 1).await;
+    let client = kinesis_client();
+    let arn = create_stream(&client, &unique_stream("efo-register"), 1).await;
 
     let first = ensure_consumer(&client, &arn, "synclake").await.unwrap();
     let again = ensure_consumer(&client, &arn, "synclake").await.unwrap();
@@ -281,7 +251,7 @@ async fn a_consumer_is_registered_once_and_found_again() {
 
 #[tokio::test]
 async fn a_consumer_on_a_missing_stream_is_a_clear_error() {
-    let client = client();
+    let client = kinesis_client();
     let arn = "arn:aws:kinesis:us-east-1:000000000000:stream/synclake-no-such-stream";
     let err = ensure_consumer(&client, arn, "synclake").await.unwrap_err();
     assert!(matches!(err, ConsumeError::StreamNotFound { .. }), "{err:?}");

@@ -3,18 +3,18 @@
 //! records before `written` exactly once, and nothing of the records after it.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use common::*;
 use synclake_lake::{
     BatchFailure, BatchOptions, BatchOutcome, FetchOptions, Fetcher, S3Options, Store, record_tag, write_batch,
 };
 use synclake_records::envelope::{BadRecord, EnvelopeItem};
 use synclake_records::{DecodeError, Lineage, Position, SourceRecord};
+use synclake_testkit::fixtures;
+use synclake_testkit::replay::offline_fetch;
+use synclake_testkit::table::{read_dead_letters, read_table};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 const HOUR_MS: i64 = 3_600_000;

@@ -3,14 +3,14 @@
 //! private services) whose answers then land in the lake.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::http::{Reply, serve};
-use common::{fixtures, read_dead_letters, read_table, run_replay};
 use synclake_lake::fetch::FetchError;
 use synclake_lake::{FetchOptions, Fetcher, ReplayOptions};
+use synclake_testkit::fixtures;
+use synclake_testkit::http::{Reply, serve};
+use synclake_testkit::replay::run_replay;
+use synclake_testkit::table::{read_dead_letters, read_table};
 
 /// What an instance metadata service answers for a role's credentials.
 const CREDENTIALS: &str = r#"{"Code":"Success","AccessKeyId":"ASIAEXAMPLEKEY","SecretAccessKey":"wJalrXUtnFEMI/K7MDENG","Token":"IQoJb3JpZ2luX2VjEXAMPLE"}"#;

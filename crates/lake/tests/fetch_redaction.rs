@@ -1,10 +1,10 @@
 //! A failed fetch's dead letter names the URL without the credentials in its query string.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
-use common::{fixtures, read_dead_letters, run_replay};
 use synclake_lake::{FetchOptions, ReplayOptions};
+use synclake_testkit::fixtures;
+use synclake_testkit::replay::run_replay;
+use synclake_testkit::table::read_dead_letters;
 
 const SIGNATURE: &str = "5ec7e75161a7a7e5";
 const TOKEN: &str = "FwoGZXIvYXdzSESSIONTOKEN";

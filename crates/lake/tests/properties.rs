@@ -2,14 +2,13 @@
 //! one partition, none is invented, however the input is split into units and chunks.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::collections::BTreeMap;
 
-use common::*;
 use proptest::prelude::*;
 use synclake_lake::{PartitionSpec, ReplayOptions, WriterOptions};
 use synclake_records::InputFormat;
+use synclake_testkit::replay::{offline_fetch, run_replay};
+use synclake_testkit::table::read_table;
 
 #[derive(Debug, Clone)]
 struct Rec {

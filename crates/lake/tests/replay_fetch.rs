@@ -2,14 +2,14 @@
 //! depend on the order in which the fetches finish.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::http::{Reply, Server, serve};
-use common::{fixtures, read_dead_letters, read_table, run_replay};
 use synclake_lake::{FetchOptions, ReplayOptions};
+use synclake_testkit::fixtures;
+use synclake_testkit::http::{Reply, Server, serve};
+use synclake_testkit::replay::run_replay;
+use synclake_testkit::table::{read_dead_letters, read_table};
 
 const PAYLOADS: usize = 8;
 

@@ -2,13 +2,13 @@
 //! the table read back column by column.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::io::Write as _;
 
-use common::*;
 use synclake_lake::ReplayOptions;
 use synclake_records::InputFormat;
+use synclake_testkit::fixtures;
+use synclake_testkit::replay::{offline_fetch, run_replay};
+use synclake_testkit::table::{Row, data_files, read_dead_letters, read_table};
 
 fn opts() -> ReplayOptions {
     ReplayOptions {

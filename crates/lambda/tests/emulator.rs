@@ -9,10 +9,12 @@ use std::process::Command;
 use common::*;
 use futures::TryStreamExt as _;
 use object_store::{ObjectStore as _, ObjectStoreExt as _};
+use synclake_testkit::fixtures;
+use synclake_testkit::services::{new_bucket, s3_endpoint, s3_store};
 
 #[tokio::test]
 async fn stream_to_parquet_runs_under_the_lambda_emulator() {
-    let bucket = new_bucket("emulated").await;
+    let bucket = new_bucket("emulated");
     let endpoint = s3_endpoint();
     let logs = tempfile::tempdir().unwrap();
     let output = format!("s3://{bucket}/table");
@@ -159,7 +161,7 @@ async fn sync_trigger_runs_under_the_lambda_emulator() {
 
 #[tokio::test]
 async fn sync_trigger_loads_its_rules_from_s3() {
-    let bucket = new_bucket("rules").await;
+    let bucket = new_bucket("rules");
     let store = s3_store(&bucket);
     let rules = std::fs::read(fixtures().join("trigger/rules/profile.json")).unwrap();
     store.put(&"prod/rules.json".into(), rules.into()).await.unwrap();

@@ -13,6 +13,10 @@ use futures::TryStreamExt as _;
 use object_store::{ObjectStore as _, ObjectStoreExt as _};
 use synclake_lake::ReplayOptions;
 use synclake_lambda::{KinesisBatchEvent, StreamConfig, StreamToParquet};
+use synclake_testkit::fixtures;
+use synclake_testkit::replay::{offline_fetch, run_replay};
+use synclake_testkit::services::{new_bucket, s3_endpoint, s3_store};
+use synclake_testkit::table::{Row, read_dead_letters, read_table};
 
 fn function(output: &str, extra: &[(&str, &str)]) -> StreamToParquet {
     let mut vars: Vec<(String, String)> = vec![
@@ -289,7 +293,7 @@ async fn a_document_that_is_not_an_event_is_kept_as_a_dead_letter() {
 
 #[tokio::test]
 async fn the_table_is_written_to_s3() {
-    let bucket = new_bucket("lambda").await;
+    let bucket = new_bucket("lambda");
     let endpoint = s3_endpoint();
     let f = function(
         &format!("s3://{bucket}/cognito/table"),

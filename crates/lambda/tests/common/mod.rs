@@ -1,23 +1,17 @@
-//! Shared helpers of the Lambda tests: events as Lambda delivers them, the local Lambda
-//! runtime emulator, the local S3 server, and reading the table back (the lake's helpers).
+//! Helpers of the Lambda tests only: events as Lambda delivers them, the fixtures as files,
+//! the local Lambda runtime emulator and the S3Url body server. The local S3 server and reading
+//! the table back come from `synclake_testkit`.
 #![allow(dead_code, clippy::unwrap_used)]
-
-#[path = "../../../lake/tests/common/mod.rs"]
-mod lake;
-#[path = "../../../../tests/common/services.rs"]
-mod services;
 
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-#[allow(unused_imports)]
-pub use lake::{Dead, Row, data_files, fixtures, offline_fetch, read_dead_letters, read_table, run_replay};
-#[allow(unused_imports)]
-pub use services::{required_env, s3_endpoint, s3_store};
+use synclake_testkit::fixtures;
+use synclake_testkit::http::{Server, serve_dir};
+use synclake_testkit::services::required_env;
 
 pub const SHARD: &str = "shardId-000000000003";
 
@@ -76,21 +70,6 @@ pub fn fixture_files(dir: &str) -> Vec<(String, Vec<u8>)> {
             )
         })
         .collect()
-}
-
-static BUCKETS: AtomicU32 = AtomicU32::new(0);
-
-/// Creates a bucket unique to this test process and call.
-pub async fn new_bucket(prefix: &str) -> String {
-    let name = format!(
-        "{prefix}-{}-{}",
-        std::process::id(),
-        BUCKETS.fetch_add(1, Ordering::Relaxed)
-    );
-    let url = format!("{}/{}", s3_endpoint(), name);
-    let status = reqwest::Client::new().put(&url).send().await.unwrap().status();
-    assert!(status.is_success(), "create bucket {name}: HTTP {status}");
-    name
 }
 
 fn free_port() -> u16 {
@@ -208,7 +187,7 @@ impl Drop for Emulator {
 /// The S3Url fixture bodies (`fixtures/s3url/`) served over HTTP on 127.0.0.1, one server per
 /// test process: the function never reads file:// URLs, and fetches from this host only
 /// because the tests allow it (`SYNCLAKE_FETCH_ALLOW_HOSTS`).
-pub fn body_server() -> &'static lake::http::Server {
-    static SERVER: std::sync::OnceLock<lake::http::Server> = std::sync::OnceLock::new();
-    SERVER.get_or_init(|| lake::http::serve_dir(fixtures().join("s3url")))
+pub fn body_server() -> &'static Server {
+    static SERVER: std::sync::OnceLock<Server> = std::sync::OnceLock::new();
+    SERVER.get_or_init(|| serve_dir(fixtures().join("s3url")))
 }

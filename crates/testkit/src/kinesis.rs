@@ -1,6 +1,6 @@
-//! The local Kinesis server (kinesis-local, started by `scripts/test.sh`) as the consumer
-//! tests use it: streams, puts, resharding, and exactly-once checks of the table.
-#![allow(dead_code, clippy::unwrap_used)]
+//! Streams on the local Kinesis server (kinesis-local, started by `scripts/test.sh`) as the
+//! consumer tests use them: unique names, creation, resharding, puts and deletion; generated
+//! payloads to put; and exactly-once checks of the table a consumer wrote.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -8,26 +8,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use aws_sdk_kinesis::Client;
-use aws_sdk_kinesis::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::{PutRecordsRequestEntry, StreamStatus};
 
-use super::services::required_env;
-
-pub fn kinesis_endpoint() -> String {
-    required_env("SYNCLAKE_TEST_KINESIS_ENDPOINT")
-}
-
-/// A client of the local server with the test credentials.
-pub fn kinesis_client() -> Client {
-    let config = aws_sdk_kinesis::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
-        .endpoint_url(kinesis_endpoint())
-        .build();
-    Client::from_conf(config)
-}
+use crate::{http, table};
 
 static STREAMS: AtomicU32 = AtomicU32::new(0);
 
@@ -171,19 +155,20 @@ pub struct TableRecords {
 }
 
 impl TableRecords {
+    /// Reads the table under `root` (rows and dead letters); empty when it does not exist yet.
     pub fn read(root: &Path) -> TableRecords {
         let mut t = TableRecords::default();
         if !root.exists() {
             return t;
         }
-        for row in super::lake::read_table(root) {
+        for row in table::read_table(root) {
             *t.rows
                 .entry((row.source, row.sequence_number))
                 .or_default()
                 .entry(row.sub_index)
                 .or_default() += 1;
         }
-        for d in super::lake::read_dead_letters(root) {
+        for d in table::read_dead_letters(root) {
             *t.dead.entry((d.source, d.sequence_number)).or_default() += 1;
         }
         t
@@ -252,7 +237,7 @@ pub fn payloads(n: u64, seed: u64, s3dir: &Path) -> Vec<Vec<u8>> {
 /// file:// URLs, which `consume` never reads (records come from whoever can write to the
 /// stream). Returns the payloads and the server's `host:port`, for `--fetch-allow-host`.
 pub fn payloads_over_http(n: u64, seed: u64, s3dir: &Path) -> (Vec<Vec<u8>>, String) {
-    let server = super::lake::http::serve_dir(s3dir.to_owned());
+    let server = http::serve_dir(s3dir.to_owned());
     let from = format!("file://{}/", s3dir.display());
     let to = server.url("/");
     let mut served = 0;

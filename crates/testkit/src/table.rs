@@ -1,7 +1,6 @@
-//! Shared helpers of the lake's tests: run a replay, read a table back row by row.
-#![allow(dead_code, clippy::unwrap_used)]
-
-pub mod http;
+//! A table written by synclake, read back as plain values: data files, rows with the partition
+//! directory they were found in, and dead letters. Every batch is checked against the table
+//! schema on the way.
 
 use std::path::{Path, PathBuf};
 
@@ -9,35 +8,49 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::{Int32Type, Int64Type, TimestampMillisecondType};
 use arrow_array::{Array, RecordBatch};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use synclake_lake::{FetchOptions, Fetcher, Progress, ReplayOptions, ReplaySummary, S3Options, Store, input, replay};
-use synclake_records::InputFormat;
-
-pub fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
-}
 
 /// One row of the table, as plain values, plus the partition directory it was found in.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
+    /// The partition directory, relative to the table root (`dt=…/…`).
     pub partition: String,
+    /// The data file, relative to the table root.
     pub file: String,
+    /// The `identity_pool_id` column.
     pub identity_pool_id: String,
+    /// The `identity_id` column.
     pub identity_id: String,
+    /// The `dataset_name` column.
     pub dataset_name: String,
+    /// The `dataset_operation` column.
     pub dataset_operation: Option<String>,
+    /// The `dataset_sync_count` column.
     pub dataset_sync_count: Option<i64>,
+    /// The `dataset_last_modified` column, epoch milliseconds.
     pub dataset_last_modified: Option<i64>,
+    /// The `payload_type` column.
     pub payload_type: String,
+    /// The `key` column.
     pub key: Option<String>,
+    /// The `value` column.
     pub value: Option<String>,
+    /// The `op` column.
     pub op: Option<String>,
+    /// The `sync_count` column.
     pub sync_count: Option<i64>,
+    /// The `last_modified` column, epoch milliseconds.
     pub last_modified: Option<i64>,
+    /// The `device_last_modified` column, epoch milliseconds.
     pub device_last_modified: Option<i64>,
+    /// The `extra` column (unknown fields as JSON).
     pub extra: Option<String>,
+    /// The `source` column (the shard, or the input).
     pub source: String,
+    /// The `sequence_number` column.
     pub sequence_number: String,
+    /// The `sub_index` column (the record within an aggregated Kinesis record).
     pub sub_index: Option<i32>,
+    /// The `arrival_time` column, epoch milliseconds.
     pub arrival_time: Option<i64>,
 }
 
@@ -141,16 +154,26 @@ pub fn read_table(root: &Path) -> Vec<Row> {
 /// One dead letter, as plain values.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dead {
+    /// The `source` column (the shard, or the input).
     pub source: String,
+    /// The `sequence_number` column.
     pub sequence_number: String,
+    /// The `stage` column: where the record failed.
     pub stage: String,
+    /// The `error_kind` column.
     pub error_kind: String,
+    /// The `error` column: the message.
     pub error: String,
+    /// The `raw` column: the record as received (possibly truncated).
     pub raw: Vec<u8>,
+    /// The `raw_truncated` column.
     pub raw_truncated: bool,
+    /// The `fetched_body` column: the S3Url body, when one was fetched.
     pub fetched_body: Option<Vec<u8>>,
 }
 
+/// Every dead letter of the table under `root` (`_dead_letters/*.parquet`); none when the
+/// table has no dead letters.
 pub fn read_dead_letters(root: &Path) -> Vec<Dead> {
     let dir = root.join("_dead_letters");
     let mut out = Vec::new();
@@ -182,36 +205,4 @@ pub fn read_dead_letters(root: &Path) -> Vec<Dead> {
         }
     }
     out
-}
-
-/// Replays `inputs` into `out` (a local directory) with `opts`.
-pub fn run_replay(
-    inputs: &[PathBuf],
-    out: &Path,
-    format: Option<InputFormat>,
-    unit_bytes: u64,
-    opts: &ReplayOptions,
-    fetch: FetchOptions,
-) -> ReplaySummary {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let store = Store::open(out.to_str().unwrap(), &S3Options::default(), &std::env::temp_dir()).unwrap();
-    let units = input::plan(inputs, format, unit_bytes).unwrap();
-    let fetcher = Fetcher::new(fetch).unwrap();
-    replay(&units, &store, &fetcher, rt.handle(), opts, &Progress::default()).unwrap()
-}
-
-/// Fetch options that never reach the network: one quick attempt, file URLs allowed, and the
-/// test servers on 127.0.0.1 (any port) allowed explicitly, as the fetch policy requires.
-pub fn offline_fetch() -> FetchOptions {
-    FetchOptions {
-        attempts: 1,
-        timeout: std::time::Duration::from_secs(2),
-        allow_file_urls: true,
-        allow_hosts: vec!["127.0.0.1".parse().unwrap()],
-        ..FetchOptions::default()
-    }
 }

@@ -1,6 +1,5 @@
 //! A tiny HTTP/1.1 server on 127.0.0.1 for fetch tests: each request answered by a handler
 //! on its own thread, with counts of requests and of the most in flight at once.
-#![allow(dead_code, clippy::unwrap_used)]
 
 use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -12,8 +11,11 @@ use std::time::Duration;
 /// What the server answers to one request.
 #[derive(Debug, Clone)]
 pub struct Reply {
+    /// The HTTP status.
     pub status: u16,
+    /// Headers besides `Content-Length` and `Connection: close`.
     pub headers: Vec<(String, String)>,
+    /// The body.
     pub body: Vec<u8>,
     /// Wait this long before answering.
     pub delay: Duration,
@@ -22,9 +24,11 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// 200 with `body`.
     pub fn ok(body: impl Into<Vec<u8>>) -> Reply {
         Reply::status(200, body)
     }
+    /// `status` with `body`.
     pub fn status(status: u16, body: impl Into<Vec<u8>>) -> Reply {
         Reply {
             status,
@@ -34,14 +38,17 @@ impl Reply {
             cut_body: false,
         }
     }
+    /// Adds a header.
     pub fn header(mut self, name: &str, value: &str) -> Reply {
         self.headers.push((name.into(), value.into()));
         self
     }
+    /// Waits `delay` before answering.
     pub fn delayed(mut self, delay: Duration) -> Reply {
         self.delay = delay;
         self
     }
+    /// Announces the whole body but sends only its first half, then closes.
     pub fn cut(mut self) -> Reply {
         self.cut_body = true;
         self
@@ -51,6 +58,7 @@ impl Reply {
 /// A running server; it lives as long as the test process.
 #[derive(Clone)]
 pub struct Server {
+    /// Where it listens (127.0.0.1, a free port).
     pub addr: SocketAddr,
     /// Request targets (path and query) in the order they arrived.
     pub requests: Arc<Mutex<Vec<String>>>,
@@ -67,6 +75,7 @@ impl Server {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
+    /// How many requests arrived so far.
     pub fn request_count(&self) -> usize {
         self.requests.lock().unwrap().len()
     }
