@@ -192,7 +192,7 @@ fn consume_of_an_unreachable_endpoint_says_so_in_one_line() {
 
 #[test]
 fn consume_of_a_missing_stream_names_it_and_the_endpoint() {
-    let endpoint = common::kinesis::kinesis_endpoint();
+    let endpoint = synclake_testkit::services::kinesis_endpoint();
     let o = consume(
         &[
             "--stream",
@@ -214,14 +214,14 @@ fn consume_of_a_missing_stream_names_it_and_the_endpoint() {
 
 #[test]
 fn consume_into_an_unwritable_output_names_it() {
-    let endpoint = common::kinesis::kinesis_endpoint();
-    let stream = common::kinesis::unique_stream("cli-errors");
+    let endpoint = synclake_testkit::services::kinesis_endpoint();
+    let stream = synclake_testkit::kinesis::unique_stream("cli-errors");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    rt.block_on(common::kinesis::create_stream(
-        &common::kinesis::kinesis_client(),
+    rt.block_on(synclake_testkit::kinesis::create_stream(
+        &synclake_testkit::services::kinesis_client(),
         &stream,
         1,
     ));

@@ -4,15 +4,14 @@
 //! has passed, while the shard moves on.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::kinesis::*;
-use common::lake::http::{Reply, serve};
-use common::lake::read_dead_letters;
 use synclake_kinesis::{Consumer, ConsumerConfig, KinesisOptions};
 use synclake_lake::FetchOptions;
+use synclake_testkit::http::{Reply, serve};
+use synclake_testkit::kinesis::*;
+use synclake_testkit::services::{kinesis_client, kinesis_endpoint};
+use synclake_testkit::table::read_dead_letters;
 use tokio::sync::watch;
 
 /// A payload whose records are behind `url`.
