@@ -201,11 +201,12 @@ fn split_and_merge_mid_stream_reads_every_record_once_parents_first() {
         .await;
         let mut commits = consumer.commits();
         let mut running = Running::start(consumer);
+        // Each reshard comes once the consumer has read what was put before it: mid-stream.
         let mut puts = put_all(&client, &stream, &payloads[..300], 0).await;
-        tokio::time::sleep(Duration::from_millis(400)).await;
+        running.wait(|t| t.records >= 300).await;
         split(&client, &stream, "shardId-000000000000").await;
         puts.extend(put_all(&client, &stream, &payloads[300..600], 300).await);
-        tokio::time::sleep(Duration::from_millis(400)).await;
+        running.wait(|t| t.records >= 600).await;
         let open = open_shards(&client, &stream).await;
         assert_eq!(open.len(), 2, "{open:?}");
         merge(&client, &stream, &open[0], &open[1]).await;

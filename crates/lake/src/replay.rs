@@ -6,13 +6,15 @@
 //! by the chunk size, the writer's budget and its open-file limit, whatever the input size or
 //! the number of partitions.
 //!
-//! S3Url bodies are fetched concurrently: from the first S3Url payload on, records are held
-//! back (copied, in input order) while later S3Url payloads join the batch of fetches, and
-//! when the batch is full, or before anything else must follow them (a rejected input, the
-//! end of the unit), the bodies are fetched `--fetch-concurrency` at a time and the held
-//! records converted in input order, each body dropped once converted. So a worker holds at
-//! most 8 MiB of held records and `--fetch-concurrency` bodies (each within `--fetch-max-mb`)
-//! on top of the bounds above. The table does not depend on which fetch finishes first.
+//! S3Url bodies are fetched concurrently: an S3Url payload is held back (copied) while the
+//! records after it are converted at once, and when 64 S3Url payloads or 8 MiB of them are
+//! held, and at the end of the unit, their bodies are fetched
+//! `--fetch-concurrency` at a time and the held payloads converted in input order, each body
+//! dropped once converted. Only S3Url payloads (rare) are copied: the hot path is unchanged.
+//! A worker holds at most 8 MiB of held payloads and `--fetch-concurrency` bodies (each within
+//! `--fetch-max-mb`) on top of the bounds above. The table does not depend on which fetch
+//! finishes first nor on `--fetch-concurrency`: an S3Url payload's rows come after the rows
+//! converted while it was held, in the same files, the same way every run.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -23,7 +25,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use futures::StreamExt as _;
 use synclake_records::envelope::{get_records_items, lambda_event_items};
-use synclake_records::{DecodeBuffers, InputFormat, Lineage, PayloadType, Position, SourceRecord};
+use synclake_records::{InputFormat, Lineage, Position, SourceRecord};
 use tokio::runtime::Handle;
 
 use crate::convert::{ConvertStats, Converter, Step};
@@ -257,25 +259,24 @@ struct UnitRun<'s, 'a> {
     rows_reported: u64,
     dead_reported: u64,
     summary: ReplaySummary,
-    /// Records held back behind an S3Url payload, in input order (see the module docs).
+    /// S3Url payloads waiting for their bodies, in input order (see the module docs).
     held: Vec<Held>,
-    /// S3Url payloads among them.
-    held_urls: usize,
     /// Their bytes.
     held_bytes: usize,
-    /// Decodes held records to find their URLs (the converter must not see them yet).
-    probe: DecodeBuffers,
 }
 
-/// A record held back until the S3Url bodies before it are fetched.
+/// An S3Url payload held back until its body is fetched with the others'.
 struct Held {
     data: Vec<u8>,
     lineage: Lineage<'static>,
-    /// Its body's URL, when it is an S3Url payload.
-    url: Option<String>,
+    /// Its body's URL.
+    url: String,
 }
 
-/// Most bytes of records held back per worker before their fetches start.
+/// Most S3Url payloads held back per worker before their fetches start. Not derived from
+/// `--fetch-concurrency`: where held payloads' rows land must not depend on it.
+const MAX_HELD_PAYLOADS: usize = 64;
+/// Most bytes of S3Url payloads held back per worker before their fetches start.
 const MAX_HELD_BYTES: usize = 8 * 1024 * 1024;
 
 fn run_unit(shared: &Shared<'_>, unit: &Unit, to_sync: &mpsc::Sender<String>) -> Result<(), LakeError> {
@@ -302,9 +303,7 @@ fn run_unit(shared: &Shared<'_>, unit: &Unit, to_sync: &mpsc::Sender<String>) ->
         dead_reported: 0,
         summary: ReplaySummary::default(),
         held: Vec::new(),
-        held_urls: 0,
         held_bytes: 0,
-        probe: DecodeBuffers::default(),
     };
     let result = unit
         .parts
@@ -393,44 +392,24 @@ impl<'s> UnitRun<'s, '_> {
     }
 
     fn push(&mut self, record: &SourceRecord<'_>) {
-        if self.held.is_empty() {
-            if let Step::NeedsFetch(url) = self.conv.push(record) {
-                self.hold(record, Some(url));
-            }
-            return;
+        if let Step::NeedsFetch(url) = self.conv.push(record) {
+            self.hold(record, url);
         }
-        let url = self.s3url_of(&record.data);
-        self.hold(record, url);
     }
 
-    /// The body URL of an S3Url payload, None for anything else.
-    fn s3url_of(&mut self, data: &[u8]) -> Option<String> {
-        // Cheap pre-filter; a payload type spelt with escapes is caught when converted.
-        memchr::memmem::find(data, b"S3Url")?;
-        let payload = self.probe.decode(data).ok()?;
-        let url = match payload.payload_type {
-            PayloadType::S3Url => payload.records_url.as_ref().map(|u| u.as_str().to_owned()),
-            _ => None,
-        };
-        self.probe.recycle(payload);
-        url
-    }
-
-    fn hold(&mut self, record: &SourceRecord<'_>, url: Option<String>) {
+    fn hold(&mut self, record: &SourceRecord<'_>, url: String) {
         self.held_bytes += record.data.len();
-        self.held_urls += usize::from(url.is_some());
         self.held.push(Held {
             data: record.data.to_vec(),
             lineage: owned(&record.lineage),
             url,
         });
-        let max_urls = self.shared.opts.fetch_concurrency.max(1) * 4;
-        if self.held_urls >= max_urls || self.held_bytes >= MAX_HELD_BYTES {
+        if self.held.len() >= MAX_HELD_PAYLOADS || self.held_bytes >= MAX_HELD_BYTES {
             self.release();
         }
     }
 
-    /// Fetches the held S3Url bodies concurrently, then converts the held records in input
+    /// Fetches the held S3Url bodies concurrently and converts the held payloads in input
     /// order.
     fn release(&mut self) {
         if self.held.is_empty() {
@@ -439,41 +418,32 @@ impl<'s> UnitRun<'s, '_> {
         let mut held = std::mem::take(&mut self.held);
         let fetcher = self.shared.fetcher;
         let concurrency = self.shared.opts.fetch_concurrency.max(1);
-        let fetches = held
-            .iter()
-            .enumerate()
-            .filter_map(|(i, h)| h.url.as_deref().map(|url| (i, url)));
         // In input order, `concurrency` in flight: each body is converted as soon as it and
         // those before it are in, and dropped then, so a worker holds at most `concurrency`
         // bodies (each within the fetch size cap) besides the one being converted.
-        let mut bodies = futures::stream::iter(fetches)
-            .map(|(i, url)| async move { (i, fetcher.fetch(url).await) })
+        let mut bodies = futures::stream::iter(held.iter().map(|h| h.url.as_str()))
+            .map(|url| fetcher.fetch(url))
             .buffered(concurrency);
-        for (i, h) in held.iter().enumerate() {
+        for h in &held {
             let record = SourceRecord {
                 data: Cow::Borrowed(&h.data),
                 lineage: h.lineage.clone(),
             };
-            if let Step::NeedsFetch(url) = self.conv.push(&record) {
-                let body = match h.url.as_ref().and_then(|_| self.shared.runtime.block_on(bodies.next())) {
-                    Some((j, body)) if j == i => body,
-                    // Not what the held record's own decode found (cannot happen: the same
-                    // bytes, decoded the same way): fetched on its own.
-                    _ => self.shared.runtime.block_on(fetcher.fetch(&url)),
-                };
-                self.conv.push_fetched(&record, body.as_ref().map(Bytes::clone));
-            }
+            // One body per held payload, in order; `None` cannot come before the end.
+            let body = match self.shared.runtime.block_on(bodies.next()) {
+                Some(body) => body,
+                None => self.shared.runtime.block_on(fetcher.fetch(&h.url)),
+            };
+            self.conv.push_fetched(&record, body.as_ref().map(Bytes::clone));
         }
         drop(bodies);
         held.clear();
         self.held = held;
-        self.held_urls = 0;
         self.held_bytes = 0;
     }
 
-    /// Sends an input to the dead letters after the records held before it.
+    /// Sends an input to the dead letters.
     fn reject(&mut self, record: &SourceRecord<'_>, stage: Stage, kind: &str, error: &dyn std::error::Error) {
-        self.release();
         self.conv.reject(record, stage, kind, error);
     }
 
