@@ -19,12 +19,15 @@
 #   SYNCLAKE_BIN     use this synclake binary instead of building one
 #   FLOOR_BIN        use this read_floor binary (crates/bench/src/bin/read_floor.rs) instead
 #                    of the one beside SYNCLAKE_BIN (read_floor) or building one
+#   LOAD_BIN         use this stream_load binary (crates/bench/src/bin/stream_load.rs: creates
+#                    the streams, puts the payloads) instead of the one beside SYNCLAKE_BIN or
+#                    building one
 #   ROUNDS           rounds of (consume, replay, floor), interleaved (default 3): figures are medians
 #   SHARDS           shards of the stream (default 4)
 #   FLUSH_AGE        --flush-age-secs of the throughput runs (default 60, the daemon's; the
 #                    other flush flags are the daemon's defaults too): the files a flush
 #                    writes (one per shard and partition) are a good part of the cost
-#   PUT_THREADS      threads putting the payloads (default 8)
+#   PUT_THREADS      PutRecord calls in flight putting the payloads (default 8)
 #   SCRAPE_SECS      seconds between two scrapes of the daemon's metrics (default 0.5): each
 #                    scrape is an HTTP request the daemon serves, and counts in its CPU time
 #   LATENCY_FLUSH_AGE  --flush-age-secs of the latency run (default 5; target p99 ≤ it + 2 s)
@@ -33,7 +36,7 @@
 #
 # Throughput: all PAYLOADS are put first; that takes long (kinesis-local is single-threaded
 # and its PutRecords slows down with every record already in the shard, so the payloads go in
-# as PutRecord calls from PUT_THREADS threads: see scripts/bench_consume.py), and is the
+# as PutRecord calls, PUT_THREADS at a time: see crates/bench/src/bin/stream_load.rs), and is the
 # server's cost, timed and printed but not counted. Then each round starts the daemon from the
 # trim horizon with a fresh state and table and stops it (SIGTERM) once its checkpoints cover
 # every record; its CPU time (user + sys, from wait4) per GB of payload, against the same for
@@ -48,7 +51,7 @@
 # record, "all committed" when its checkpoints covered them (after the flush age).
 #
 # Latency: a second stream and a daemon on it with LATENCY_FLUSH_AGE; LATENCY_RATE PutRecord
-# calls a second, one payload each; the table is scanned every 100 ms for new Parquet files,
+# calls a second, one payload each (stream_load pace); the table is scanned every 100 ms for new Parquet files,
 # whose (source, sequence_number) say which puts became visible. Put → visible runs from the
 # moment the PutRecord call was sent to the scan that found the row.
 set -euo pipefail
@@ -82,14 +85,19 @@ RELEASE="${CARGO_TARGET_DIR:-$REPO/target}/release"
 if [[ -n "${SYNCLAKE_BIN:-}" ]]; then
   BIN="$SYNCLAKE_BIN"
 else
-  # one build of both, so that they share one set of dependency features
-  (cd "$REPO" && cargo build --release --workspace --bin synclake --bin read_floor)
+  # one build of all three, so that they share one set of dependency features
+  (cd "$REPO" && cargo build --release --workspace --bin synclake --bin read_floor --bin stream_load)
   BIN="$RELEASE/synclake"
 fi
 FLOOR="${FLOOR_BIN:-$(dirname "$BIN")/read_floor}"
 if [[ ! -x "$FLOOR" ]]; then
   (cd "$REPO" && cargo build --release --workspace --bin read_floor)
   FLOOR="$RELEASE/read_floor"
+fi
+LOAD="${LOAD_BIN:-$(dirname "$BIN")/stream_load}"
+if [[ ! -x "$LOAD" ]]; then
+  (cd "$REPO" && cargo build --release --workspace --bin stream_load)
+  LOAD="$RELEASE/stream_load"
 fi
 
 mkdir -p "$DIR"
@@ -131,7 +139,7 @@ eval "$("$SERVICES" start)"
 ENDPOINT="$SYNCLAKE_TEST_KINESIS_ENDPOINT"
 KINESIS_PID="$(cat "$TOOLS/kinesis.pid")"
 
-# key=value output of the helper -> value of key $1 in file $2
+# key=value output of the helper or stream_load -> value of key $1 in file $2
 val() { awk -F= -v k="$1" '$1 == k { sub(/^[^=]*=/, ""); print; exit }' "$2"; }
 free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 rss_mb() { awk '/^VmRSS:/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
@@ -139,9 +147,9 @@ median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print (NR % 
 
 # --- the stream -------------------------------------------------------------------------------
 STREAM=bench-consume
-"$PY" "$HELPER" create "$ENDPOINT" "$STREAM" "$SHARDS" > "$WORK/create.out"
+"$LOAD" create "$ENDPOINT" "$STREAM" "$SHARDS" > "$WORK/create.out"
 say "putting $N payloads into $STREAM ($SHARDS shards) on $ENDPOINT"
-"$PY" "$HELPER" put "$ENDPOINT" "$STREAM" "$INPUT" --threads "$PUT_THREADS" > "$WORK/put.out"
+"$LOAD" put "$ENDPOINT" "$STREAM" "$INPUT" --threads "$PUT_THREADS" > "$WORK/put.out"
 PUT_SECS="$(val put_secs "$WORK/put.out")"
 PUT_RECORDS="$(val put_records "$WORK/put.out")"
 [[ "$PUT_RECORDS" == "$N" ]] || die "put $PUT_RECORDS records, not $N (skipped: $(val put_skipped "$WORK/put.out"))"
@@ -149,6 +157,9 @@ KINESIS_RSS_PUT="$(rss_mb "$KINESIS_PID")"
 say "put $PUT_RECORDS records in $PUT_SECS s (per shard $(val put_per_shard "$WORK/put.out")); kinesis-local RSS $KINESIS_RSS_PUT MB"
 
 # --- rounds -----------------------------------------------------------------------------------
+# consume has no --allow-file-urls (records come from whoever can write to the stream): the
+# generator's few S3Url payloads, whose bodies are file:// URLs, become dead letters there while
+# replay reads them, so consume's rows fall short of replay's by their records.
 run_consume() { # round -> helper output file
   local out="$WORK/consume.$1.out" port
   rm -rf "$WORK/lake-consume" "$WORK/state-consume"
@@ -157,7 +168,7 @@ run_consume() { # round -> helper output file
   "$PY" "$HELPER" consume --expect "$N" --scrape-secs "$SCRAPE_SECS" --metrics "http://127.0.0.1:$port/metrics" \
     --log "$WORK/consume.$1.log" --rss-pid "$KINESIS_PID" -- \
     "$BIN" consume --stream "$STREAM" --endpoint-url "$ENDPOINT" \
-    --out "$WORK/lake-consume" --state "$WORK/state-consume" --allow-file-urls \
+    --out "$WORK/lake-consume" --state "$WORK/state-consume" \
     --flush-age-secs "$FLUSH_AGE" --metrics-addr "127.0.0.1:$port" --report-secs 10 > "$out"
   echo "$out"
 }
@@ -202,7 +213,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
   K_CPU+=("$(val kinesis_cpu "$out")")
   [[ "$(val bytes "$out")" == "$PAYLOAD_BYTES" ]] \
     || say "note: consume read $(val bytes "$out") payload bytes, the input has $PAYLOAD_BYTES"
-  say "round $round: consume all read ${C_READ[-1]} s, all committed ${C_COMMIT[-1]} s, cpu $cpu s, rows $(val rows "$out"), files $(val files "$out")"
+  say "round $round: consume all read ${C_READ[-1]} s, all committed ${C_COMMIT[-1]} s, cpu $cpu s, rows $(val rows "$out"), files $(val files "$out"), dead letters $(val dead_letters "$out")"
 
   read -r w c rss < <(run_replay "$round")
   R_WALL+=("$w"); R_CPU+=("$c"); R_CPUGB+=("$(per_gb "$c")")
@@ -232,14 +243,14 @@ PY
 
 # --- latency ----------------------------------------------------------------------------------
 LSTREAM=bench-consume-latency
-"$PY" "$HELPER" create "$ENDPOINT" "$LSTREAM" "$SHARDS" > "$WORK/create-latency.out"
+"$LOAD" create "$ENDPOINT" "$LSTREAM" "$SHARDS" > "$WORK/create-latency.out"
 port="$(free_port)"
-"$PY" "$HELPER" latency --endpoint "$ENDPOINT" --stream "$LSTREAM" --shards "$SHARDS" \
+"$PY" "$HELPER" latency --load "$LOAD" --endpoint "$ENDPOINT" --stream "$LSTREAM" --shards "$SHARDS" \
   --input "$INPUT" --table "$WORK/lake-latency" --metrics "http://127.0.0.1:$port/metrics" \
   --log "$WORK/latency.log" --rate "$LATENCY_RATE" --secs "$LATENCY_SECS" \
   --flush-age "$LATENCY_FLUSH_AGE" -- \
   "$BIN" consume --stream "$LSTREAM" --endpoint-url "$ENDPOINT" \
-  --out "$WORK/lake-latency" --state "$WORK/state-latency" --allow-file-urls \
+  --out "$WORK/lake-latency" --state "$WORK/state-latency" \
   --flush-age-secs "$LATENCY_FLUSH_AGE" --metrics-addr "127.0.0.1:$port" > "$WORK/latency.out"
 L="$WORK/latency.out"
 [[ "$(val missing "$L")" == 0 ]] || say "warning: $(val missing "$L") marker payloads never became visible"

@@ -1,22 +1,17 @@
 #!/usr/bin/env python3
-"""Helpers of scripts/bench-consume.sh: the Kinesis side and the timing of `synclake consume`.
+"""Helpers of scripts/bench-consume.sh: the timing of `synclake consume`, and the table watched
+for the latency run. The streams are created and filled by stream_load
+(crates/bench/src/bin/stream_load.rs), on the test kit's Kinesis helpers.
 
-  bench_consume.py create ENDPOINT STREAM SHARDS
-      create the stream, wait until ACTIVE
-  bench_consume.py put ENDPOINT STREAM FILE [--api record|records] [--threads N]
-      put every line of FILE: PutRecord calls from N threads (default), or PutRecords of 500
-      records (at most 5 MiB) a call; failures retried. kinesis-local's PutRecords costs it
-      time in proportion to the records already in the shard, for every record put (it
-      hashes the shard's whole record list), so 200,000 records into 4 shards take over an
-      hour that way; a PutRecord costs it a constant ~5 ms of CPU.
   bench_consume.py consume --expect N --metrics URL --log FILE -- SYNCLAKE consume ...
       run the daemon until its checkpoints cover N records, SIGTERM it, report wall and CPU
-  bench_consume.py latency --endpoint URL --stream S --input FILE --table DIR --metrics URL
-                           --log FILE [--rate R] [--secs S] -- SYNCLAKE consume ...
-      run the daemon, put R payloads/s for S seconds, watch the table for each of them
+  bench_consume.py latency --load STREAM_LOAD --endpoint URL --stream S --input FILE --table DIR
+                           --metrics URL --log FILE [--rate R] [--secs S] -- SYNCLAKE consume ...
+      run the daemon, have `STREAM_LOAD pace` put R payloads/s for S seconds, watch the table
+      (pyarrow, independent of synclake's readers) for each of them
 
 Results go to stdout as `key=value` lines (for the shell script), progress to stderr. Needs
-boto3 (moto brings it) and, for `latency`, pyarrow: the python of scripts/services.sh setup.
+pyarrow for `latency`: the python of scripts/services.sh setup.
 """
 
 import argparse
@@ -28,9 +23,6 @@ import threading
 import time
 import urllib.request
 
-MAX_RECORD = 1024 * 1024  # Kinesis: data + partition key of one record
-MAX_CALL_BYTES = 5 * 1024 * 1024  # Kinesis: one PutRecords request
-MAX_CALL_RECORDS = 500
 TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -42,181 +34,6 @@ def emit(**kv):
     for k, v in kv.items():
         print(f"{k}={v}")
     sys.stdout.flush()
-
-
-def kinesis(endpoint):
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client(
-        "kinesis",
-        endpoint_url=endpoint,
-        region_name=os.environ.get("AWS_REGION", "us-east-1"),
-        config=Config(retries={"max_attempts": 10, "mode": "standard"}, read_timeout=120, connect_timeout=10),
-    )
-
-
-# --- create -----------------------------------------------------------------------------------
-
-
-def cmd_create(a):
-    k = kinesis(a.endpoint)
-    k.create_stream(StreamName=a.stream, ShardCount=a.shards)
-    deadline = time.monotonic() + 60
-    while True:
-        d = k.describe_stream_summary(StreamName=a.stream)["StreamDescriptionSummary"]
-        if d["StreamStatus"] == "ACTIVE":
-            emit(stream_arn=d["StreamARN"], shards=d["OpenShardCount"])
-            return
-        if time.monotonic() > deadline:
-            sys.exit(f"stream {a.stream} not ACTIVE after 60 s: {d['StreamStatus']}")
-        time.sleep(0.1)
-
-
-# --- put ------------------------------------------------------------------------------------
-
-
-def batches(path):
-    """(first index, [(data, key)]) within the PutRecords limits; oversized lines are skipped."""
-    batch, size, first, skipped = [], 0, 0, 0
-    with open(path, "rb") as f:
-        for i, line in enumerate(f):
-            data = line.rstrip(b"\n")
-            key = str(i)
-            n = len(data) + len(key)
-            if n > MAX_RECORD:
-                skipped += 1
-                continue
-            if batch and (len(batch) == MAX_CALL_RECORDS or size + n > MAX_CALL_BYTES):
-                yield first, batch, skipped
-                batch, size, skipped = [], 0, 0
-            if not batch:
-                first = i
-            batch.append((data, key))
-            size += n
-    if batch or skipped:
-        yield first, batch, skipped
-
-
-def put_batches(a, k, report):
-    """PutRecords, 500 records (at most 5 MiB) a call, failed entries retried."""
-    calls = retried = skipped = 0
-    for _first, batch, skip in batches(a.file):
-        skipped += skip
-        pending = [{"Data": d, "PartitionKey": key} for d, key in batch]
-        attempt = 0
-        while pending:
-            calls += 1
-            try:
-                out = k.put_records(StreamName=a.stream, Records=pending)
-            except Exception as e:  # connection trouble or throttling beyond botocore's retries
-                attempt += 1
-                if attempt > 20:
-                    raise
-                log(f"PutRecords failed ({e}); retrying")
-                time.sleep(min(2.0, 0.1 * 2**attempt))
-                continue
-            failed = []
-            for entry, result in zip(pending, out["Records"]):
-                if "ErrorCode" in result:
-                    failed.append(entry)
-                else:
-                    report(result["ShardId"], len(entry["Data"]))
-            if failed:
-                retried += len(failed)
-                attempt += 1
-                if attempt > 20:
-                    sys.exit(f"{len(failed)} records still failing after 20 attempts")
-                time.sleep(min(2.0, 0.05 * 2**attempt))
-            pending = failed
-    return calls, retried, skipped
-
-
-def put_singly(a, report):
-    """PutRecord from a.threads threads, each call retried."""
-    counters = {"calls": 0, "retried": 0, "skipped": 0}
-    errors = []
-    lock = threading.Lock()
-    lines = open(a.file, "rb")
-
-    def next_line():
-        with lock:
-            while True:
-                line = lines.readline()
-                if not line:
-                    return None, None
-                counters["calls"] += 1
-                data = line.rstrip(b"\n")
-                key = str(counters["calls"])
-                if len(data) + len(key) <= MAX_RECORD:
-                    return data, key
-                counters["skipped"] += 1
-
-    def work():
-        try:
-            k = kinesis(a.endpoint)
-            while not errors:
-                data, key = next_line()
-                if data is None:
-                    return
-                attempt = 0
-                while True:
-                    try:
-                        out = k.put_record(StreamName=a.stream, Data=data, PartitionKey=key)
-                        break
-                    except Exception as e:
-                        attempt += 1
-                        if attempt > 20:
-                            raise
-                        with lock:
-                            counters["retried"] += 1
-                        log(f"PutRecord failed ({e}); retrying")
-                        time.sleep(min(2.0, 0.1 * 2**attempt))
-                with lock:
-                    report(out["ShardId"], len(data))
-        except Exception as e:
-            errors.append(e)
-
-    threads = [threading.Thread(target=work, daemon=True) for _ in range(a.threads)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    lines.close()
-    if errors:
-        sys.exit(f"put failed: {errors[0]}")
-    return counters["calls"] - counters["skipped"], counters["retried"], counters["skipped"]
-
-
-def cmd_put(a):
-    k = kinesis(a.endpoint)
-    t0 = time.monotonic()
-    per_shard = {}
-    totals = {"records": 0, "bytes": 0, "next_report": t0 + 30}
-
-    def report(shard, n):
-        per_shard[shard] = per_shard.get(shard, 0) + 1
-        totals["records"] += 1
-        totals["bytes"] += n
-        now = time.monotonic()
-        if now >= totals["next_report"]:
-            log(f"put {totals['records']} records in {now - t0:.0f} s")
-            totals["next_report"] = now + 30
-
-    if a.api == "records":
-        calls, retried, skipped = put_batches(a, k, report)
-    else:
-        calls, retried, skipped = put_singly(a, report)
-    secs = time.monotonic() - t0
-    emit(
-        put_secs=f"{secs:.2f}",
-        put_records=totals["records"],
-        put_bytes=totals["bytes"],
-        put_calls=calls,
-        put_retried=retried,
-        put_skipped=skipped,
-        put_per_shard=",".join(str(per_shard[s]) for s in sorted(per_shard)),
-    )
 
 
 # --- the daemon -----------------------------------------------------------------------------
@@ -402,14 +219,6 @@ class Table:
 
 
 def cmd_latency(a):
-    with open(a.input, "rb") as f:
-        payloads = []
-        for line in f:
-            data = line.rstrip(b"\n")
-            if len(data) + 8 <= MAX_RECORD:
-                payloads.append(data)
-            if len(payloads) == a.rate * a.secs:
-                break
     table = Table(a.table)
     d = Daemon(a.cmd, a.log)
     puts = {}  # (shard, seq) -> (sent, acked), monotonic
@@ -417,18 +226,19 @@ def cmd_latency(a):
     put_errors = []
 
     def producer():
+        """`stream_load pace`: one line per stored record, SHARD SEQUENCE ACK_MICROS, flushed as
+        the answer comes; its arrival is the ack, and the ack less ACK_MICROS the send."""
         try:
-            k = kinesis(a.endpoint)
-            start = time.monotonic()
-            for i, data in enumerate(payloads):
-                at = start + i / a.rate
-                wait = at - time.monotonic()
-                if wait > 0:
-                    time.sleep(wait)
-                sent = time.monotonic()
-                out = k.put_record(StreamName=a.stream, Data=data, PartitionKey=f"m{i}")
-                with lock:
-                    puts[(out["ShardId"], out["SequenceNumber"])] = (sent, time.monotonic())
+            cmd = [a.load, "pace", a.endpoint, a.stream, a.input,
+                   "--rate", str(a.rate), "--count", str(a.rate * a.secs)]
+            with subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE) as p:
+                for line in p.stdout:
+                    acked = time.monotonic()
+                    shard, seq, ack_us = line.decode().split()
+                    with lock:
+                        puts[(shard, seq)] = (acked - int(ack_us) / 1e6, acked)
+            if p.returncode != 0:
+                raise RuntimeError(f"{' '.join(cmd)} exited with {p.returncode}")
         except Exception as e:
             put_errors.append(e)
 
@@ -444,7 +254,6 @@ def cmd_latency(a):
             if time.monotonic() > deadline:
                 sys.exit(f"consume: shards not all read after 60 s; log: {a.log}")
             time.sleep(0.1)
-        log(f"latency: putting {len(payloads)} payloads at {a.rate}/s")
         thread = threading.Thread(target=producer, daemon=True)
         t_start = time.monotonic()
         thread.start()
@@ -499,21 +308,6 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd_name", required=True)
 
-    c = sub.add_parser("create")
-    c.add_argument("endpoint")
-    c.add_argument("stream")
-    c.add_argument("shards", type=int)
-    c.set_defaults(func=cmd_create)
-
-    c = sub.add_parser("put")
-    c.add_argument("endpoint")
-    c.add_argument("stream")
-    c.add_argument("file")
-    c.add_argument("--api", choices=["record", "records"], default="record",
-                   help="PutRecord from --threads threads (default) or PutRecords of 500")
-    c.add_argument("--threads", type=int, default=8)
-    c.set_defaults(func=cmd_put)
-
     c = sub.add_parser("consume")
     c.add_argument("--expect", type=int, required=True)
     c.add_argument("--metrics", required=True, help="http://127.0.0.1:PORT/metrics")
@@ -526,6 +320,7 @@ def main():
     c.set_defaults(func=cmd_consume)
 
     c = sub.add_parser("latency")
+    c.add_argument("--load", required=True, help="the stream_load binary, whose `pace` puts the payloads")
     c.add_argument("--endpoint", required=True)
     c.add_argument("--stream", required=True)
     c.add_argument("--shards", type=int, required=True)

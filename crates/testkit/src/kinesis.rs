@@ -4,10 +4,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use aws_sdk_kinesis::Client;
+use aws_sdk_kinesis::error::DisplayErrorContext;
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::{PutRecordsRequestEntry, StreamStatus};
 
@@ -142,6 +144,75 @@ pub async fn put_all(client: &Client, name: &str, payloads: &[Vec<u8>], key_offs
         out.extend(results.into_iter().map(Option::unwrap));
     }
     out
+}
+
+/// Attempts of one PutRecord in [`put_record`] before it gives up.
+const PUT_ATTEMPTS: u32 = 20;
+
+/// Puts one record with PutRecord, and retries the call while it fails ([`PUT_ATTEMPTS`]
+/// attempts, backing off from 200 ms up to 2 s). Returns where it went and the retries it took.
+pub async fn put_record(client: &Client, name: &str, key: &str, data: Vec<u8>) -> (Put, u32) {
+    let data = Blob::new(data);
+    let mut retries = 0;
+    loop {
+        let sent = client
+            .put_record()
+            .stream_name(name)
+            .data(data.clone())
+            .partition_key(key)
+            .send()
+            .await;
+        match sent {
+            Ok(r) => return ((r.shard_id, r.sequence_number), retries),
+            Err(e) => {
+                let e = DisplayErrorContext(e);
+                retries += 1;
+                assert!(
+                    retries < PUT_ATTEMPTS,
+                    "PutRecord (key {key}) failed {PUT_ATTEMPTS} times: {e}"
+                );
+                eprintln!("put_record: PutRecord (key {key}) failed ({e}); retrying");
+                tokio::time::sleep(Duration::from_millis((100 << retries.min(5)).min(2000))).await;
+            }
+        }
+    }
+}
+
+/// Puts each record with a [`put_record`] call of its own, `concurrency` calls in flight at a
+/// time. `records` yields (partition key, data) and is pulled as calls go out, so an input need
+/// not fit in memory. `on_put(i, put)` is called once the `i`-th record (from 0, in `records`'
+/// order) is stored, in the order the calls complete. Returns how many calls were retries.
+///
+/// The way to put many records into kinesis-local: its PutRecords ([`put_all`]) costs it time
+/// in proportion to the records already in the shard, for every record put (it hashes the
+/// shard's whole record list), so 200,000 records into 4 shards take over an hour that way,
+/// while a PutRecord costs it a constant ~5 ms of CPU whatever the shard holds.
+pub async fn put_each<I>(
+    client: &Client,
+    name: &str,
+    records: I,
+    concurrency: usize,
+    on_put: impl FnMut(usize, Put),
+) -> u64
+where
+    I: IntoIterator<Item = (String, Vec<u8>)>,
+{
+    let records = &Mutex::new(records.into_iter().enumerate());
+    let on_put = &Mutex::new(on_put);
+    let retried = &AtomicU64::new(0);
+    let caller = move || async move {
+        loop {
+            let Some((i, (key, data))) = records.lock().unwrap().next() else {
+                return;
+            };
+            let (put, retries) = put_record(client, name, &key, data).await;
+            retried.fetch_add(u64::from(retries), Ordering::Relaxed);
+            let mut on_put = on_put.lock().unwrap();
+            (*on_put)(i, put);
+        }
+    };
+    futures::future::join_all((0..concurrency.max(1)).map(|_| caller())).await;
+    retried.load(Ordering::Relaxed)
 }
 
 /// What the table under `root` holds, by record: rows per (shard, sequence number), and dead

@@ -1,7 +1,8 @@
 //! Test support shared by synclake's integration tests, so that each helper exists once.
 //!
-//! A `publish = false` crate, only ever a dev-dependency (of the root package,
-//! `synclake-lake`, `synclake-lambda` and `synclake-kinesis`). Its modules:
+//! A `publish = false` crate: a dev-dependency (of the root package, `synclake-lake`,
+//! `synclake-lambda` and `synclake-kinesis`), and a dependency of `synclake-bench` only, whose
+//! benchmark tools create and fill their streams with the same helpers. Its modules:
 //!
 //! - [`services`]: the local services `scripts/test.sh` starts (moto S3, kinesis-local), as the
 //!   tests reach them: endpoints, clients, unique buckets.

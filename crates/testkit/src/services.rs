@@ -83,14 +83,25 @@ pub fn kinesis_endpoint() -> String {
 /// A Kinesis client configuration for the local server with the test credentials, for tests
 /// that add to it (an interceptor) before building the client.
 pub fn kinesis_config() -> aws_sdk_kinesis::config::Builder {
+    kinesis_config_at(&kinesis_endpoint())
+}
+
+/// [`kinesis_config`] for the Kinesis server at `endpoint`, for callers that are handed the
+/// endpoint rather than the environment (the benchmark tools).
+pub fn kinesis_config_at(endpoint: &str) -> aws_sdk_kinesis::config::Builder {
     aws_sdk_kinesis::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
-        .endpoint_url(kinesis_endpoint())
+        .endpoint_url(endpoint)
 }
 
 /// A client of the local Kinesis server with the test credentials.
 pub fn kinesis_client() -> aws_sdk_kinesis::Client {
     aws_sdk_kinesis::Client::from_conf(kinesis_config().build())
+}
+
+/// A client of the Kinesis server at `endpoint` with the test credentials.
+pub fn kinesis_client_at(endpoint: &str) -> aws_sdk_kinesis::Client {
+    aws_sdk_kinesis::Client::from_conf(kinesis_config_at(endpoint).build())
 }
