@@ -6,106 +6,21 @@ mod common;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 use common::synclake;
-use synclake_kinesis::metrics::Totals;
-use synclake_kinesis::{Committed, ConsumeError, Consumer, ConsumerConfig, KinesisOptions, RunSummary};
+use synclake_kinesis::{Committed, ConsumeError, Consumer};
 use synclake_lake::ReplayOptions;
+use synclake_testkit::consumer::{Running, consumer_config as config, rt, run_until};
 use synclake_testkit::kinesis::*;
 use synclake_testkit::replay::{offline_fetch, run_replay};
-use synclake_testkit::services::{kinesis_client, kinesis_endpoint, new_bucket, s3_endpoint, s3_store};
+use synclake_testkit::services::{kinesis_client, new_bucket, s3_endpoint, s3_store};
 use synclake_testkit::table::read_table;
-use tokio::sync::watch;
 
 fn now_ms() -> i64 {
     let since = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap();
     i64::try_from(since.as_millis()).unwrap()
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-/// A consumer configuration for tests: quick flushes, polls and discovery.
-fn config(stream: &str, out: &str, state: &Path) -> ConsumerConfig {
-    let mut c = ConsumerConfig::new(stream, out, state);
-    c.kinesis = KinesisOptions {
-        endpoint_url: Some(kinesis_endpoint()),
-        region: Some("us-east-1".into()),
-    };
-    c.flush.max_age = Duration::from_millis(300);
-    c.poll.idle_wait = Duration::from_millis(100);
-    c.discover_every = Duration::from_millis(300);
-    c.report_every = Duration::from_secs(5);
-    c.fetch = offline_fetch();
-    c.backoff.base = Duration::from_millis(20);
-    c.backoff.max = Duration::from_millis(500);
-    c
-}
-
-/// A consumer running in the background, stopped the way a signal stops it.
-struct Running {
-    metrics: std::sync::Arc<synclake_kinesis::metrics::Metrics>,
-    stop: watch::Sender<bool>,
-    run: tokio::task::JoinHandle<Result<RunSummary, ConsumeError>>,
-}
-
-impl Running {
-    fn start(consumer: Consumer) -> Running {
-        let metrics = consumer.metrics();
-        let (stop, rx) = watch::channel(false);
-        Running {
-            metrics,
-            stop,
-            run: tokio::spawn(consumer.run(rx)),
-        }
-    }
-
-    /// Waits until `done` holds for the counters; 90 s, or the consumer ending, fail the test.
-    async fn wait(&mut self, done: impl Fn(&Totals) -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(90);
-        while !done(&self.metrics.totals()) {
-            assert!(
-                !self.run.is_finished(),
-                "the consumer stopped by itself: {:?}",
-                (&mut self.run).await
-            );
-            assert!(
-                Instant::now() < deadline,
-                "not done within 90 s: {:?}",
-                self.metrics.totals()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    async fn committed(&mut self, n: u64) {
-        self.wait(|t| t.committed_records >= n).await;
-    }
-
-    /// Stops it (flush, commit) and returns what it reported.
-    async fn stop(self) -> RunSummary {
-        self.stop.send(true).unwrap();
-        tokio::time::timeout(Duration::from_secs(30), self.run)
-            .await
-            .expect("shutdown within 30 s")
-            .unwrap()
-            .unwrap()
-    }
-}
-
-/// Runs `consumer` until `done` holds for its counters, then stops it.
-async fn run_until(consumer: Consumer, done: impl Fn(&Totals) -> bool) -> RunSummary {
-    let mut running = Running::start(consumer);
-    running.wait(done).await;
-    running.stop().await
 }
 
 /// Opens a consumer of `stream` with the test configuration.

@@ -6,13 +6,13 @@
 
 use std::time::{Duration, Instant};
 
-use synclake_kinesis::{Consumer, ConsumerConfig, KinesisOptions};
+use synclake_kinesis::{Consumer, ConsumerConfig};
 use synclake_lake::FetchOptions;
+use synclake_testkit::consumer::{Running, consumer_config};
 use synclake_testkit::http::{Reply, serve};
 use synclake_testkit::kinesis::*;
-use synclake_testkit::services::{kinesis_client, kinesis_endpoint};
+use synclake_testkit::services::kinesis_client;
 use synclake_testkit::table::read_dead_letters;
-use tokio::sync::watch;
 
 /// A payload whose records are behind `url`.
 fn s3url_payload(i: usize, url: &str) -> Vec<u8> {
@@ -30,16 +30,9 @@ fn inline_payload(i: usize) -> Vec<u8> {
     .into_bytes()
 }
 
+/// The shared test configuration, fetching as `fetch` says.
 fn config(stream: &str, out: &std::path::Path, state: &std::path::Path, fetch: FetchOptions) -> ConsumerConfig {
-    let mut c = ConsumerConfig::new(stream, out.to_str().unwrap(), state);
-    c.kinesis = KinesisOptions {
-        endpoint_url: Some(kinesis_endpoint()),
-        region: Some("us-east-1".into()),
-    };
-    c.flush.max_age = Duration::from_millis(300);
-    c.poll.idle_wait = Duration::from_millis(100);
-    c.discover_every = Duration::from_millis(300);
-    c.backoff.base = Duration::from_millis(20);
+    let mut c = consumer_config(stream, out.to_str().unwrap(), state);
     c.backoff.max = Duration::from_millis(200);
     c.fetch = fetch;
     c
@@ -47,25 +40,9 @@ fn config(stream: &str, out: &std::path::Path, state: &std::path::Path, fetch: F
 
 /// Runs the consumer until `committed` records are committed (90 s at most), then stops it.
 async fn run_until_committed(consumer: Consumer, committed: u64) {
-    let metrics = consumer.metrics();
-    let (stop, rx) = watch::channel(false);
-    let run = tokio::spawn(consumer.run(rx));
-    let deadline = Instant::now() + Duration::from_secs(90);
-    while metrics.totals().committed_records < committed {
-        assert!(!run.is_finished(), "the consumer stopped by itself");
-        assert!(
-            Instant::now() < deadline,
-            "not committed in 90 s: {:?}",
-            metrics.totals()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    stop.send(true).unwrap();
-    tokio::time::timeout(Duration::from_secs(30), run)
-        .await
-        .expect("shutdown in 30 s")
-        .unwrap()
-        .unwrap();
+    let mut running = Running::start(consumer);
+    running.committed(committed).await;
+    running.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,113 +5,20 @@
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use synclake_kinesis::fence::FenceError;
-use synclake_kinesis::metrics::Totals;
-use synclake_kinesis::{ConsumeError, Consumer, ConsumerConfig, KinesisOptions, RunSummary, StartPosition};
+use synclake_kinesis::{ConsumeError, Consumer, ConsumerConfig, StartPosition};
 use synclake_lake::{S3Options, Store};
+use synclake_testkit::consumer::{Running, consumer_config as config, rt};
 use synclake_testkit::kinesis::*;
-use synclake_testkit::replay::offline_fetch;
-use synclake_testkit::services::{kinesis_client, kinesis_endpoint, new_bucket, s3_endpoint, s3_store};
-use tokio::sync::watch;
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-/// Quick polls and discovery; flushes by age only when a test says so.
-fn config(stream: &str, out: &str, state: &Path) -> ConsumerConfig {
-    let mut c = ConsumerConfig::new(stream, out, state);
-    c.kinesis = KinesisOptions {
-        endpoint_url: Some(kinesis_endpoint()),
-        region: Some("us-east-1".into()),
-    };
-    c.flush.max_age = Duration::from_millis(300);
-    c.poll.idle_wait = Duration::from_millis(100);
-    c.discover_every = Duration::from_millis(300);
-    c.report_every = Duration::from_secs(5);
-    c.fetch = offline_fetch();
-    c.backoff.base = Duration::from_millis(20);
-    c.backoff.max = Duration::from_millis(500);
-    c
-}
+use synclake_testkit::services::{kinesis_client, new_bucket, s3_endpoint, s3_store};
 
 fn s3_options() -> S3Options {
     S3Options {
         endpoint: Some(s3_endpoint()),
         region: Some("us-east-1".into()),
         path_style: true,
-    }
-}
-
-/// A consumer running in the background.
-struct Running {
-    metrics: std::sync::Arc<synclake_kinesis::metrics::Metrics>,
-    stop: watch::Sender<bool>,
-    run: tokio::task::JoinHandle<Result<RunSummary, ConsumeError>>,
-}
-
-impl Running {
-    fn start(consumer: Consumer) -> Running {
-        let metrics = consumer.metrics();
-        let (stop, rx) = watch::channel(false);
-        Running {
-            metrics,
-            stop,
-            run: tokio::spawn(consumer.run(rx)),
-        }
-    }
-
-    /// Waits until `done` holds for the counters, at most `limit`.
-    async fn wait(&mut self, limit: Duration, what: &str, done: impl Fn(&Totals) -> bool) {
-        let deadline = Instant::now() + limit;
-        while !done(&self.metrics.totals()) {
-            assert!(
-                !self.run.is_finished(),
-                "the consumer stopped by itself: {:?}",
-                (&mut self.run).await
-            );
-            assert!(
-                Instant::now() < deadline,
-                "{what}: not within {limit:?}: {:?}",
-                self.metrics.totals()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// Waits until every one of `shards` shards has been read at least once.
-    async fn reading(&mut self, shards: usize) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let snapshot = self.metrics.snapshot();
-            let polled = snapshot
-                .iter()
-                .filter(|(_, m)| m.millis_behind_latest.load(std::sync::atomic::Ordering::Relaxed) >= 0)
-                .count();
-            if polled >= shards {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{polled} of {shards} shards read within 30 s"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    async fn stop(self) -> RunSummary {
-        self.stop.send(true).unwrap();
-        tokio::time::timeout(Duration::from_secs(30), self.run)
-            .await
-            .expect("shutdown within 30 s")
-            .unwrap()
-            .unwrap()
     }
 }
 
@@ -141,7 +48,7 @@ fn latest_survives_a_kill_before_the_first_flush(fan_out: bool) {
         running.reading(2).await;
         let puts = put_all(&client, &stream, &payloads[..400], 0).await;
         running
-            .wait(Duration::from_secs(30), "400 records read", |t| t.records >= 400)
+            .wait_within(Duration::from_secs(30), "400 records read", |t| t.records >= 400)
             .await;
         assert_eq!(running.metrics.totals().committed_records, 0, "nothing flushed yet");
         puts
@@ -155,7 +62,7 @@ fn latest_survives_a_kill_before_the_first_flush(fan_out: bool) {
         c.flush.max_age = Duration::from_millis(300);
         let mut running = Running::start(open(c).await);
         running
-            .wait(
+            .wait_within(
                 Duration::from_secs(30),
                 "all 800 records committed after the restart",
                 |t| t.committed_records >= 800,
@@ -195,7 +102,7 @@ fn a_recreated_stream_is_refused_then_started_over_on_request() {
         let old = put_all(&client, &stream, &payloads[..100], 0).await;
         let mut running = Running::start(open(config(&stream, out.to_str().unwrap(), &state)).await);
         running
-            .wait(Duration::from_secs(60), "first incarnation", |t| {
+            .wait_within(Duration::from_secs(60), "first incarnation", |t| {
                 t.committed_records >= 100
             })
             .await;
@@ -226,7 +133,7 @@ fn a_recreated_stream_is_refused_then_started_over_on_request() {
         cfg.start_over_recreated_stream = true;
         let mut running = Running::start(open(cfg).await);
         running
-            .wait(Duration::from_secs(60), "second incarnation", |t| {
+            .wait_within(Duration::from_secs(60), "second incarnation", |t| {
                 t.committed_records >= 100
             })
             .await;
@@ -332,7 +239,7 @@ fn fence_refusals(dir: &tempfile::TempDir, out: &str, s3: Option<S3Options>, for
         create_stream(&client, &stream, 1).await;
         let puts = put_all(&client, &stream, &payloads, 0).await;
         let mut a = Running::start(open(cfg(&state("a"))).await);
-        a.wait(Duration::from_secs(60), "first writer", |t| t.committed_records >= 60)
+        a.wait_within(Duration::from_secs(60), "first writer", |t| t.committed_records >= 60)
             .await;
         a.stop().await;
 
@@ -368,16 +275,13 @@ fn fence_refusals(dir: &tempfile::TempDir, out: &str, s3: Option<S3Options>, for
 
         // The state that wrote the files claims the table again, and runs.
         let mut a = Running::start(open(cfg(&state("a"))).await);
-        a.wait(Duration::from_secs(10), "running", |t| t.shards >= 1).await;
+        a.wait_within(Duration::from_secs(10), "running", |t| t.shards >= 1)
+            .await;
         // Taken over (its operator's decision) while it runs: it stops within a discovery.
         let mut take = cfg(&state("b"));
         take.take_over_output = true;
         let b = open(take).await;
-        let result = tokio::time::timeout(Duration::from_secs(10), a.run)
-            .await
-            .expect("the displaced writer stops")
-            .unwrap();
-        let err = result.expect_err("stops with an error");
+        let err = a.ended(Duration::from_secs(10)).await.expect_err("stops with an error");
         assert!(
             matches!(&err, ConsumeError::Fence(f) if matches!(**f, FenceError::Displaced { .. })),
             "{err:?}"
@@ -456,7 +360,7 @@ fn a_worker_blocked_on_the_memory_bound_reads_again_once_under_it() {
             "the big records went to one shard"
         );
         running
-            .wait(Duration::from_secs(30), "shard 0's records read", |t| t.records >= 100)
+            .wait_within(Duration::from_secs(30), "shard 0's records read", |t| t.records >= 100)
             .await;
         assert_eq!(
             running.metrics.totals().committed_records,
@@ -467,13 +371,13 @@ fn a_worker_blocked_on_the_memory_bound_reads_again_once_under_it() {
         assert_ne!(other[0].0, puts[0].0, "the small record went to the other shard");
         puts.extend(other);
         running
-            .wait(Duration::from_secs(15), "the holder of the bound flushed", |t| {
+            .wait_within(Duration::from_secs(15), "the holder of the bound flushed", |t| {
                 t.committed_records >= 100
             })
             .await;
         puts.extend(put_to_hash_key(&client, &stream, &more, &starts[1]).await);
         running
-            .wait(Duration::from_secs(15), "the blocked shard reads again", |t| {
+            .wait_within(Duration::from_secs(15), "the blocked shard reads again", |t| {
                 t.records >= 121
             })
             .await;

@@ -11,6 +11,8 @@
 //! - [`table`]: a table written by synclake read back as plain rows and dead letters.
 //! - [`replay`]: a replay of local inputs into a local table, and fetch options for it.
 //! - [`http`]: a loopback HTTP/1.1 server with scripted replies, for fetch tests.
+//! - [`consumer`]: an in-process consumer on the local Kinesis: the shared test configuration
+//!   and a handle on it running in the background.
 //!
 //! The data flow of a typical end-to-end test: [`kinesis::payloads`] (or fixtures under
 //! [`fixtures`]) → a stream or capture → synclake → a table → [`table::read_table`] /
@@ -23,6 +25,7 @@
 //! has nothing better to do than panic, and the panic is the test's failure message.
 #![allow(clippy::unwrap_used)]
 
+pub mod consumer;
 pub mod http;
 pub mod kinesis;
 pub mod replay;
