@@ -39,6 +39,7 @@ REQUIREMENTS=(
   "duckdb==2.0.0"
   "pyarrow==26.0.1"
   "cargo-lambda==1.9.2"
+  "boto3==1.44.18"
 )
 NPM_PACKAGES=(
   "kinesis-local@0.6.2"

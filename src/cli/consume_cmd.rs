@@ -180,7 +180,7 @@ pub fn run(args: ConsumeArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-async fn wait_for_signal() {
+pub(crate) async fn wait_for_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

@@ -4,6 +4,7 @@ pub mod consume_cmd;
 pub mod demo;
 pub mod flags;
 pub mod gen_cmd;
+pub mod local_cmd;
 pub mod logging;
 pub mod replay_cmd;
 pub mod report;
@@ -41,6 +42,9 @@ pub enum Command {
     Gen(gen_cmd::GenArgs),
     /// Generate sample traffic, replay it into ./lake and show what came out.
     Demo(demo::DemoArgs),
+    /// Run Cognito Sync itself on this machine: the 17 operations of the real API, wire-compatible
+    /// with the AWS SDKs, streaming changes into Kinesis (docs/local.md).
+    Local(Box<local_cmd::LocalArgs>),
     /// Sync Trigger rules offline: apply them to an event (`check`) or validate them (`lint`).
     Trigger(trigger_cmd::TriggerArgs),
 }
@@ -53,5 +57,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Gen(args) => gen_cmd::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Trigger(args) => trigger_cmd::run(args),
+        Command::Local(args) => local_cmd::run(*args),
     }
 }

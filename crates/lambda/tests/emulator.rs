@@ -194,3 +194,85 @@ fn invalid_rules_stop_the_sync_trigger_at_start_with_their_errors() {
     );
     assert!(text.contains("invalid_semantic.toml"), "{text}");
 }
+
+/// The local Cognito Sync service invoking the real `sync-trigger` function through the Lambda
+/// Invoke API of the emulator, as Cognito Events does on AWS.
+#[tokio::test]
+async fn the_local_service_runs_its_sync_trigger_under_the_lambda_emulator() {
+    use aws_sdk_cognitosync::types::{Operation, RecordPatch};
+    use synclake_testkit::cognito::{IDENTITY, LocalService, POOL};
+
+    let logs = tempfile::tempdir().unwrap();
+    let rules = fixtures().join("trigger/rules/profile.toml");
+    let emulator = Emulator::start(
+        env!("CARGO_BIN_EXE_sync-trigger"),
+        &[("SYNCLAKE_TRIGGER_RULES_FILE", rules.to_str().unwrap())],
+        logs.path(),
+    );
+    let svc = LocalService::start(&format!(
+        "[lambda]\nendpoint = \"{}\"\naccess_key = \"test\"\nsecret_key = \"test\"\n",
+        emulator.endpoint()
+    ))
+    .await;
+    let (dev, me) = (svc.developer(), svc.identity());
+    dev.set_cognito_events()
+        .identity_pool_id(POOL)
+        .events("SyncTrigger", "arn:aws:lambda:us-east-1:123456789012:function:_")
+        .send()
+        .await
+        .unwrap();
+    let sync = |patches: Vec<(&'static str, &'static str)>| {
+        let me = me.clone();
+        async move {
+            let token = me
+                .list_records()
+                .identity_pool_id(POOL)
+                .identity_id(IDENTITY)
+                .dataset_name("profile")
+                .send()
+                .await
+                .unwrap()
+                .sync_session_token
+                .unwrap();
+            let patches = patches
+                .into_iter()
+                .map(|(k, v)| {
+                    RecordPatch::builder()
+                        .op(Operation::Replace)
+                        .key(k)
+                        .value(v)
+                        .sync_count(0)
+                        .build()
+                        .unwrap()
+                })
+                .collect();
+            me.update_records()
+                .identity_pool_id(POOL)
+                .identity_id(IDENTITY)
+                .dataset_name("profile")
+                .sync_session_token(token)
+                .set_record_patches(Some(patches))
+                .send()
+                .await
+                .map_err(|e| e.into_service_error())
+        }
+    };
+    let stored = sync(vec![("name", "Ada"), ("email", "  Ada@Example.COM ")])
+        .await
+        .unwrap();
+    let email = stored
+        .records
+        .unwrap()
+        .into_iter()
+        .find(|r| r.key.as_deref() == Some("email"))
+        .unwrap();
+    assert_eq!(
+        email.value.as_deref(),
+        Some("ada@example.com"),
+        "the function's output is what is stored: {}",
+        emulator.logs()
+    );
+    let rejected = sync(vec![("adminFlag", "true")]).await.unwrap_err();
+    assert!(rejected.is_invalid_lambda_function_output_exception(), "{rejected:?}");
+    svc.running.stop().await.unwrap();
+}

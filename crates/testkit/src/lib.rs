@@ -11,6 +11,7 @@
 //! - [`table`]: a table written by synclake read back as plain rows and dead letters.
 //! - [`replay`]: a replay of local inputs into a local table, and fetch options for it.
 //! - [`http`]: a loopback HTTP/1.1 server with scripted replies, for fetch tests.
+//! - [`cognito`]: the local Cognito Sync service started in process, and SDK clients for it.
 //! - [`consumer`]: an in-process consumer on the local Kinesis: the shared test configuration
 //!   and a handle on it running in the background.
 //!
@@ -25,6 +26,7 @@
 //! has nothing better to do than panic, and the panic is the test's failure message.
 #![allow(clippy::unwrap_used)]
 
+pub mod cognito;
 pub mod consumer;
 pub mod http;
 pub mod kinesis;

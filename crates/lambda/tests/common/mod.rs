@@ -169,6 +169,11 @@ impl Emulator {
         (status, response.text().await.unwrap())
     }
 
+    /// The Lambda API endpoint (Invoke), for SDK clients.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
     /// What the function logged so far.
     pub fn logs(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()

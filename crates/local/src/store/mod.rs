@@ -1,0 +1,100 @@
+//! Storage: one embedded SQLite database (bundled `rusqlite`) holding datasets, records, sync
+//! sessions, pool settings, bulk-publish state, devices and subscriptions, and the stream
+//! outbox.
+//!
+//! # Durability
+//! The database runs in WAL mode with `synchronous = NORMAL`: a request is answered only after
+//! its transaction committed to the WAL file, so a **process crash** (SIGKILL included) loses
+//! nothing acknowledged. A **power loss** may lose the last transactions acknowledged before it
+//! (SQLite syncs the WAL at checkpoints, not at every commit); the database stays consistent.
+//!
+//! # Concurrency
+//! One connection serves every request, one transaction at a time (`BEGIN IMMEDIATE` for
+//! writes): simultaneous UpdateRecords on one record are serialized, the sync-count check of the
+//! second sees the first's commit, and exactly one wins. Callers run these synchronous methods
+//! off the async runtime (`Service::db`).
+//!
+//! Modules: `schema` (tables), `datasets` (datasets and usage), `records` (ListRecords,
+//! UpdateRecords, sessions), `pools` (settings, events, bulk-publish state), `push` (devices,
+//! subscriptions, notifications), `outbox` (stream records waiting for, or kept instead of,
+//! Kinesis).
+
+mod datasets;
+mod outbox;
+mod pools;
+mod push;
+mod records;
+mod schema;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use rusqlite::Connection;
+
+pub use outbox::{OutboxRow, OutboxState};
+pub use records::{ListedRecords, PreparedUpdate, UpdateOutcome};
+
+use crate::clock::Clock;
+use crate::config::Limits;
+
+/// The database, shared by clones.
+#[derive(Clone)]
+pub struct Store {
+    conn: Arc<Mutex<Connection>>,
+    clock: Clock,
+    limits: Limits,
+    session_ttl_ms: i64,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The database file under `--data-dir`.
+pub const DB_FILE: &str = "cognito-sync.sqlite3";
+
+impl Store {
+    /// Opens (creating if needed) the database under `dir`.
+    pub fn open(dir: &Path, clock: Clock, limits: Limits, session_ttl_secs: u64) -> rusqlite::Result<Store> {
+        let conn = Connection::open(dir.join(DB_FILE))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        Store::with_connection(conn, clock, limits, session_ttl_secs)
+    }
+
+    /// A database that lives only as long as the process (`--in-memory`).
+    pub fn in_memory(clock: Clock, limits: Limits, session_ttl_secs: u64) -> rusqlite::Result<Store> {
+        Store::with_connection(Connection::open_in_memory()?, clock, limits, session_ttl_secs)
+    }
+
+    fn with_connection(
+        conn: Connection,
+        clock: Clock,
+        limits: Limits,
+        session_ttl_secs: u64,
+    ) -> rusqlite::Result<Store> {
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        schema::create(&conn)?;
+        Ok(Store {
+            conn: Arc::new(Mutex::new(conn)),
+            clock,
+            limits,
+            session_ttl_ms: i64::try_from(session_ttl_secs.saturating_mul(1000)).unwrap_or(i64::MAX),
+        })
+    }
+
+    /// The clock the store stamps changes with.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves SQLite itself consistent (the transaction rolls
+        // back when its guard drops), so the poison flag carries no information.
+        self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}

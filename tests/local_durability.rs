@@ -1,0 +1,152 @@
+//! `synclake local --data-dir`: SIGKILL while clients write, restart on the same directory, and
+//! nothing acknowledged is lost — neither a record nor its stream record.
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use aws_sdk_cognitosync::types::{CognitoStreams, Operation, RecordPatch, StreamingStatus};
+use synclake_testkit::cognito::{IDENTITY, POOL, client, config_text};
+use synclake_testkit::consumer::rt;
+
+/// Starts the binary and answers it with its endpoint URL (the first line on stdout).
+fn start(config: &std::path::Path, data: &std::path::Path) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_synclake"))
+        .args(["local", "--listen", "127.0.0.1:0", "--config"])
+        .arg(config)
+        .arg("--data-dir")
+        .arg(data)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line.trim().strip_prefix("listening on ").unwrap().to_owned();
+    (child, url)
+}
+
+#[test]
+fn sigkill_loses_nothing_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("local.toml");
+    std::fs::write(&config, config_text("")).unwrap();
+    let data = dir.path().join("data");
+    let (mut child, url) = start(&config, &data);
+    let acked = rt().block_on(async {
+        client(&url, "AKIDEV", "dev-secret")
+            .set_identity_pool_configuration()
+            .identity_pool_id(POOL)
+            .cognito_streams(
+                CognitoStreams::builder()
+                    .stream_name("embedded")
+                    .role_arn("arn:aws:iam::123456789012:role/CognitoStreams")
+                    .streaming_status(StreamingStatus::Enabled)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut writers = Vec::new();
+        // Eight writers, each bumping its own record as fast as it can; each remembers the last
+        // sync count the service acknowledged.
+        for w in 0..8 {
+            let c = client(&url, "AKIDA", "a-secret");
+            let stop = stop.clone();
+            writers.push(tokio::spawn(async move {
+                let token = c
+                    .list_records()
+                    .identity_pool_id(POOL)
+                    .identity_id(IDENTITY)
+                    .dataset_name("crash")
+                    .send()
+                    .await
+                    .unwrap()
+                    .sync_session_token
+                    .unwrap();
+                let mut acked = 0i64;
+                while !stop.load(Ordering::Relaxed) {
+                    let sent = c
+                        .update_records()
+                        .identity_pool_id(POOL)
+                        .identity_id(IDENTITY)
+                        .dataset_name("crash")
+                        .sync_session_token(&token)
+                        .record_patches(
+                            RecordPatch::builder()
+                                .op(Operation::Replace)
+                                .key(format!("w{w}"))
+                                .value(format!("{}", acked + 1))
+                                .sync_count(acked)
+                                .build()
+                                .unwrap(),
+                        )
+                        .send()
+                        .await;
+                    match sent {
+                        Ok(_) => acked += 1,
+                        Err(_) => break, // the process is gone
+                    }
+                }
+                acked
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        // SIGKILL mid-flight: requests are in progress on every writer.
+        child.kill().unwrap();
+        child.wait().unwrap();
+        stop.store(true, Ordering::Relaxed);
+        let mut acked = Vec::new();
+        for w in writers {
+            acked.push(w.await.unwrap());
+        }
+        acked
+    });
+    assert!(
+        acked.iter().all(|n| *n > 0),
+        "every writer got acknowledgements: {acked:?}"
+    );
+
+    let (mut child, url) = start(&config, &data);
+    rt().block_on(async {
+        let listed = client(&url, "AKIDA", "a-secret")
+            .list_records()
+            .identity_pool_id(POOL)
+            .identity_id(IDENTITY)
+            .dataset_name("crash")
+            .send()
+            .await
+            .unwrap();
+        let records = listed.records.unwrap();
+        for (w, n) in acked.iter().enumerate() {
+            let r = records
+                .iter()
+                .find(|r| r.key.as_deref() == Some(&format!("w{w}")))
+                .unwrap();
+            // The acknowledged change is there; one more may have committed without its answer.
+            let count = r.sync_count.unwrap();
+            assert!(
+                count == *n || count == *n + 1,
+                "writer {w}: acknowledged {n}, stored {count}"
+            );
+            assert_eq!(r.value.as_deref(), Some(count.to_string().as_str()));
+        }
+        // Every stored change has its stream record: the embedded stream holds one per sync.
+        let body = reqwest_get(&format!("{url}/_local/stream?limit=100000")).await;
+        let stream: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let synced = listed.dataset_sync_count.unwrap();
+        assert_eq!(stream["records"].as_array().unwrap().len() as i64, synced);
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+async fn reqwest_get(url: &str) -> String {
+    reqwest::get(url).await.unwrap().text().await.unwrap()
+}
