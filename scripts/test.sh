@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine: installs and starts the local services (moto for
 # S3; DuckDB and pyarrow as table readers) on 127.0.0.1, runs the format check, the check of
-# vendor/parquet against the published crate, the lint and every test, and stops the services
+# vendor/parquet against the published crate, the lint, every test and the boto3 conformance
+# suite of `synclake local`, and stops the services
 # it started.
 #
 #   scripts/test.sh [extra cargo-nextest args]
@@ -26,10 +27,16 @@ eval "$(scripts/services.sh start)"
 trap 'scripts/services.sh stop' EXIT
 
 echo "== tests" >&2
+status=0
 if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --workspace --no-fail-fast "$@"
+  cargo nextest run --workspace --no-fail-fast "$@" || status=$?
   # nextest does not run doctests
-  cargo test --workspace --doc
+  cargo test --workspace --doc || status=$?
 else
-  cargo test --workspace --no-fail-fast "$@"
+  cargo test --workspace --no-fail-fast "$@" || status=$?
 fi
+
+echo "== conformance: boto3's cognito-sync client against synclake local" >&2
+cargo build --quiet --bin synclake
+"$SYNCLAKE_TEST_PYTHON" tests/conformance/run.py -q --synclake "${CARGO_TARGET_DIR:-$REPO/target}/debug/synclake" || status=$?
+exit "$status"

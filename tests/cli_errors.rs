@@ -287,3 +287,37 @@ fn a_missing_rules_file_and_an_unwritable_gen_output_are_named() {
     let line = error_line(&o);
     assert!(line.contains(out.to_str().unwrap()), "{line}");
 }
+
+/// `synclake local` with this configuration text: what it printed, having stopped at start.
+fn local_with(config_text: &str) -> (std::process::Output, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("local.toml");
+    std::fs::write(&config, config_text).unwrap();
+    let args = [
+        "local",
+        "--config",
+        config.to_str().unwrap(),
+        "--in-memory",
+        "--listen",
+        "127.0.0.1:0",
+    ];
+    (synclake(&args), dir)
+}
+
+#[test]
+fn a_bad_local_configuration_is_named_with_its_field() {
+    let (o, _dir) = local_with("region = \"us-east-1\"\n[[pools]]\nid = \"us-east-1:0001\"\nname = \"typo\"\n");
+    let line = error_line(&o);
+    assert!(line.contains("local.toml") && line.contains("line 4"), "{line}");
+    let err = stderr(&o);
+    assert!(
+        err.contains("unknown field `name`"),
+        "the parser's own words follow: {err}"
+    );
+
+    let (o, _dir) = local_with(
+        "region = \"us-east-1\"\n[[pools]]\nid = \"us-east-1:0001\"\n[[identities]]\npool = \"us-east-1:0002\"\nid = \"us-east-1:00a1\"\naccess_key = \"A\"\nsecret_key = \"s\"\n",
+    );
+    let line = error_line(&o);
+    assert!(line.contains("us-east-1:0002") && line.contains("[[pools]]"), "{line}");
+}

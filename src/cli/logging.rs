@@ -14,8 +14,10 @@ pub enum LogFormat {
     Json,
 }
 
-/// The filter when `RUST_LOG` is not set.
-const DEFAULT_FILTER: &str = "info,aws_config=error";
+/// The filter when `RUST_LOG` is not set. The Sync Trigger engine logs each decision at INFO,
+/// right for a Lambda invocation; in `synclake local` and the demo a decision is one request
+/// among thousands, so only its warnings show unless asked for.
+const DEFAULT_FILTER: &str = "info,aws_config=error,synclake_trigger::engine=warn";
 
 /// Installs the global subscriber. Call once, first thing in `main`.
 pub fn init(format: LogFormat) {

@@ -2,6 +2,7 @@
 
 pub mod consume_cmd;
 pub mod demo;
+mod demo_devices;
 pub mod flags;
 pub mod gen_cmd;
 pub mod local_cmd;
@@ -40,13 +41,26 @@ pub enum Command {
     Consume(Box<consume_cmd::ConsumeArgs>),
     /// Write deterministic synthetic Cognito Streams traffic as JSON Lines.
     Gen(gen_cmd::GenArgs),
-    /// Generate sample traffic, replay it into ./lake and show what came out.
+    /// The whole system on this machine: simulated devices sync with the local Cognito Sync
+    /// service, its stream goes into ./lake, and the demo shows what landed.
     Demo(demo::DemoArgs),
     /// Run Cognito Sync itself on this machine: the 17 operations of the real API, wire-compatible
     /// with the AWS SDKs, streaming changes into Kinesis (docs/local.md).
     Local(Box<local_cmd::LocalArgs>),
     /// Sync Trigger rules offline: apply them to an event (`check`) or validate them (`lint`).
     Trigger(trigger_cmd::TriggerArgs),
+}
+
+/// A Cognito Sync client for the demo's local service at `url`, signing with these keys.
+fn demo_client(url: &str, access_key: &str, secret_key: &str) -> aws_sdk_cognitosync::Client {
+    use aws_sdk_cognitosync::config::{Credentials, Region};
+    let config = aws_sdk_cognitosync::Config::builder()
+        .behavior_version_latest()
+        .region(Region::new("us-east-1"))
+        .endpoint_url(url)
+        .credentials_provider(Credentials::new(access_key, secret_key, None, None, "synclake-demo"))
+        .build();
+    aws_sdk_cognitosync::Client::from_conf(config)
 }
 
 /// Runs a parsed command line; the exit code says whether anything went to the dead letters.

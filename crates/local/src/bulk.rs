@@ -19,8 +19,8 @@ pub async fn run(store: Store, pool: String, stream: String, wake: Arc<Notify>) 
     loop {
         let (s, p, st, c) = (store.clone(), pool.clone(), stream.clone(), cursor.clone());
         match tokio::task::spawn_blocking(move || s.bulk_publish_page(&p, &st, &c, PAGE)).await {
-            Ok(Ok(next)) => {
-                published += PAGE;
+            Ok(Ok((n, next))) => {
+                published += n;
                 wake.notify_one();
                 match next {
                     Some(next) => cursor = Some(next),
@@ -33,7 +33,7 @@ pub async fn run(store: Store, pool: String, stream: String, wake: Arc<Notify>) 
         // Let UpdateRecords in between pages.
         tokio::task::yield_now().await;
     }
-    tracing::info!(pool = %pool, stream = %stream, pages_of = PAGE, datasets_at_most = published, "bulk publish succeeded");
+    tracing::info!(pool = %pool, stream = %stream, datasets = published, "bulk publish succeeded");
     let result = tokio::task::spawn_blocking(move || store.finish_bulk_publish(&pool, Ok(()))).await;
     if !matches!(result, Ok(Ok(()))) {
         tracing::error!("cannot record the bulk publish's success");

@@ -103,6 +103,18 @@ impl Triggers {
     /// Loads every in-process rules file (a bad file fails the start) and builds the Lambda
     /// client when `[lambda]` is set.
     pub async fn load(config: &Config) -> Result<Triggers, TriggerLoadError> {
+        let lambda = match &config.lambda {
+            Some(endpoint) => Some(aws_sdk_lambda::Client::new(
+                &crate::aws::sdk_config(&config.region, endpoint).await,
+            )),
+            None => None,
+        };
+        Triggers::with_lambda(config, lambda)
+    }
+
+    /// The configuration's in-process triggers, and `lambda` for every other ARN (a client
+    /// built by the caller: another endpoint, or an SDK-level mock in tests).
+    pub fn with_lambda(config: &Config, lambda: Option<aws_sdk_lambda::Client>) -> Result<Triggers, TriggerLoadError> {
         let mut in_process = HashMap::new();
         for t in &config.triggers {
             let rules = RuleSet::load(RulesSource::Path(t.rules.clone())).map_err(|source| TriggerLoadError {
@@ -112,12 +124,6 @@ impl Triggers {
             let permits = t.reserved_concurrency.map(|n| Arc::new(Semaphore::new(n as usize)));
             in_process.insert(t.function_arn.clone(), InProcess { rules, permits });
         }
-        let lambda = match &config.lambda {
-            Some(endpoint) => Some(aws_sdk_lambda::Client::new(
-                &crate::aws::sdk_config(&config.region, endpoint).await,
-            )),
-            None => None,
-        };
         Ok(Triggers {
             in_process,
             lambda,

@@ -17,7 +17,8 @@
 //! between a run with and one without it.
 //!
 //! The public API is [`GenConfig`], [`generate`] and the [`GenStats`] it
-//! returns. Modules, in the order a payload passes through them:
+//! returns; and [`Edits`], the same datasets as edits a simulated device
+//! syncs through the Cognito Sync API (the demo). Modules, in the order a payload passes through them:
 //! - `payload`: the generator's state and one payload's envelope (kind,
 //!   identity, dataset, sync count, timestamp);
 //! - `identity`: identity pools and identities, drawn once per run;
@@ -31,6 +32,7 @@
 //! - `writers`: small byte writers (JSON literals, decimal, hex).
 
 mod datasets;
+mod edits;
 mod identity;
 mod payload;
 mod records;
@@ -47,6 +49,7 @@ use std::fs;
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 
+pub use edits::{Edit, Edits};
 use payload::Generator;
 
 /// 2024-03-01T00:00:00Z in epoch milliseconds.

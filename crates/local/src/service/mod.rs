@@ -207,13 +207,13 @@ impl Service {
     }
 }
 
-/// `maxResults`: 1 or more; at most `cap` are returned.
+/// `maxResults`: 1 to `cap`.
 fn max_results(query: &Query, default: usize, cap: usize) -> Result<usize, ApiError> {
     match query.get("maxResults") {
         None => Ok(default),
-        Some(v) => match v.parse::<i64>() {
-            Ok(n) if n >= 1 => Ok(usize::try_from(n).unwrap_or(cap).min(cap)),
-            _ => Err(ApiError::invalid(format!("Invalid MaxResults: {v}"))),
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if (1..=cap).contains(&n) => Ok(n),
+            _ => Err(ApiError::invalid(format!("Invalid MaxResults: {v}; 1 to {cap}"))),
         },
     }
 }

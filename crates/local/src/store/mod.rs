@@ -7,6 +7,8 @@
 //! its transaction committed to the WAL file, so a **process crash** (SIGKILL included) loses
 //! nothing acknowledged. A **power loss** may lose the last transactions acknowledged before it
 //! (SQLite syncs the WAL at checkpoints, not at every commit); the database stays consistent.
+//! Checkpoints (copying the WAL into the database, with its fsync) run on a thread of their own
+//! with its own connection, every [`CHECKPOINT_EVERY`], never inside a request's commit.
 //!
 //! # Concurrency
 //! One connection serves every request, one transaction at a time (`BEGIN IMMEDIATE` for
@@ -57,13 +59,27 @@ impl std::fmt::Debug for Store {
 /// The database file under `--data-dir`.
 pub const DB_FILE: &str = "cognito-sync.sqlite3";
 
+/// How often the checkpointer copies the WAL into the database.
+pub const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
 impl Store {
     /// Opens (creating if needed) the database under `dir`.
     pub fn open(dir: &Path, clock: Clock, limits: Limits, session_ttl_secs: u64) -> rusqlite::Result<Store> {
-        let conn = Connection::open(dir.join(DB_FILE))?;
+        let path = dir.join(DB_FILE);
+        let conn = Connection::open(&path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        Store::with_connection(conn, clock, limits, session_ttl_secs)
+        // Checkpoints happen off the request path (below), not when a commit fills the WAL.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        let store = Store::with_connection(conn, clock, limits, session_ttl_secs)?;
+        let checkpointer = Connection::open(&path)?;
+        checkpointer.busy_timeout(std::time::Duration::from_secs(5))?;
+        let owner = Arc::downgrade(&store.conn);
+        std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || checkpoint_loop(&checkpointer, &owner))
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+        Ok(store)
     }
 
     /// A database that lives only as long as the process (`--in-memory`).
@@ -97,4 +113,17 @@ impl Store {
         // back when its guard drops), so the poison flag carries no information.
         self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+/// Copies the WAL into the database until the store is dropped. PASSIVE: it never waits for,
+/// nor holds up, the writer.
+fn checkpoint_loop(conn: &Connection, owner: &std::sync::Weak<Mutex<Connection>>) {
+    while owner.strong_count() > 0 {
+        std::thread::sleep(CHECKPOINT_EVERY);
+        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!(error = %e, "WAL checkpoint failed; retrying");
+        }
+    }
+    // A last full checkpoint, so that a clean stop leaves a short WAL.
+    let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
 }

@@ -163,14 +163,14 @@ impl Store {
     }
 
     /// Publishes up to `page` datasets after `cursor` (one stream record each, with all their
-    /// live records) in one transaction; answers where to go on, `None` when done.
+    /// live records) in one transaction; answers how many, and where to go on (`None`: done).
     pub fn bulk_publish_page(
         &self,
         pool: &str,
         stream: &str,
         cursor: &BulkCursor,
         page: usize,
-    ) -> Result<BulkCursor, ApiError> {
+    ) -> Result<(usize, BulkCursor), ApiError> {
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let (after_identity, after_name) = cursor.clone().unwrap_or_default();
@@ -206,11 +206,12 @@ impl Store {
             )?;
         }
         tx.commit()?;
-        Ok(if datasets.len() < page {
+        let next = if datasets.len() < page {
             None
         } else {
             datasets.last().map(|(i, n, _, _)| (i.clone(), n.clone()))
-        })
+        };
+        Ok((datasets.len(), next))
     }
 
     /// Records the end of a run: SUCCEEDED (starts the 24-hour window) or FAILED.
