@@ -21,7 +21,7 @@
 //! - `payload`, `publisher`, `bulk`: Cognito Streams out.
 //! - `sync_trigger`: Cognito Events.
 //! - [`clock`]: wall time with a test offset.
-//! - [`server`]: [`server::start`] ties them together.
+//! - [`server`]: [`server::start`] ties them together; `inspect`: the `/_local/*` endpoints.
 
 pub mod auth;
 mod aws;
@@ -29,6 +29,7 @@ mod bulk;
 pub mod clock;
 pub mod config;
 pub mod error;
+mod inspect;
 pub mod model;
 pub mod payload;
 mod publisher;

@@ -1,18 +1,14 @@
 //! The HTTP front: every request is authenticated (SigV4), routed to one of the 17 operations
-//! and answered in restJson1; `/_local/*` are the service's own read-only inspection endpoints
-//! (and, with the test clock, the clock).
+//! and answered in restJson1; `/_local/*` (module `inspect`) are the service's own endpoints.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use axum::Router;
 use axum::body::{Body, to_bytes};
-use axum::extract::{Query as QueryParams, State};
-use axum::http::{Request, StatusCode};
+use axum::extract::State;
+use axum::http::Request;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use serde::Deserialize;
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 
@@ -69,11 +65,12 @@ pub enum StartError {
     Io(#[from] std::io::Error),
 }
 
-struct AppState {
-    service: Arc<Service>,
+/// What every handler shares.
+pub(crate) struct AppState {
+    pub(crate) service: Arc<Service>,
     auth: Authenticator,
-    clock: Clock,
-    test_clock: bool,
+    pub(crate) clock: Clock,
+    pub(crate) test_clock: bool,
 }
 
 /// A running service: its address, its store (for in-process readers such as the demo) and a
@@ -130,13 +127,7 @@ pub async fn start(
         clock: clock.clone(),
         test_clock: options.test_clock,
     });
-    let app = Router::new()
-        .route("/_local/notifications", get(notifications))
-        .route("/_local/stream", get(stream))
-        .route("/_local/outbox", get(outbox))
-        .route("/_local/clock", post(advance_clock))
-        .fallback(dispatch)
-        .with_state(state);
+    let app = crate::inspect::routes().fallback(dispatch).with_state(state);
     let addr = listener.local_addr()?;
     let (stop, mut stopped) = watch::channel(false);
     let mut publisher_stop = stop.subscribe();
@@ -146,7 +137,7 @@ pub async fn start(
                 let _ = publisher_stop.wait_for(|s| *s).await;
             }))
         });
-        let served = axum::serve(listener, app)
+        let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async move {
                 let _ = stopped.wait_for(|s| *s).await;
             })
@@ -193,83 +184,5 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request<Body>) ->
     match state.service.call(principal, op, query, &parts.headers, &body).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
-    }
-}
-
-#[derive(Deserialize)]
-struct After {
-    #[serde(default)]
-    after: i64,
-    #[serde(default = "default_limit")]
-    limit: usize,
-}
-
-fn default_limit() -> usize {
-    1000
-}
-
-async fn notifications(State(state): State<Arc<AppState>>, QueryParams(q): QueryParams<After>) -> Response {
-    let limit = q.limit.min(10_000);
-    match state.service.db(move |s| s.notifications(q.after, limit)).await {
-        Ok(rows) => {
-            let items: Vec<serde_json::Value> = rows
-                .into_iter()
-                .map(|(seq, n)| {
-                    let mut v = serde_json::to_value(n).unwrap_or_default();
-                    v["seq"] = seq.into();
-                    v
-                })
-                .collect();
-            axum::Json(serde_json::json!({ "notifications": items })).into_response()
-        }
-        Err(e) => e.into_response(),
-    }
-}
-
-async fn stream(State(state): State<Arc<AppState>>, QueryParams(q): QueryParams<After>) -> Response {
-    let limit = q.limit.min(10_000);
-    match state.service.db(move |s| s.outbox_after(q.after, limit)).await {
-        Ok(rows) => {
-            let items: Vec<serde_json::Value> = rows
-                .into_iter()
-                .map(|row| {
-                    serde_json::json!({
-                        "seq": row.seq,
-                        "stream": row.stream,
-                        "partition_key": row.change.partition_key(),
-                        "data": serde_json::from_slice::<serde_json::Value>(&row.change.render_inline()).unwrap_or_default(),
-                    })
-                })
-                .collect();
-            axum::Json(serde_json::json!({ "records": items })).into_response()
-        }
-        Err(e) => e.into_response(),
-    }
-}
-
-async fn outbox(State(state): State<Arc<AppState>>) -> Response {
-    match state.service.db(|s| s.outbox_counts()).await {
-        Ok((pending, failed)) => {
-            axum::Json(serde_json::json!({ "pending": pending, "failed": failed })).into_response()
-        }
-        Err(e) => e.into_response(),
-    }
-}
-
-#[derive(Deserialize)]
-struct Advance {
-    advance_secs: i64,
-}
-
-async fn advance_clock(State(state): State<Arc<AppState>>, body: axum::body::Bytes) -> Response {
-    if !state.test_clock {
-        return (StatusCode::NOT_FOUND, "the clock moves only with --test-clock").into_response();
-    }
-    match serde_json::from_slice::<Advance>(&body) {
-        Ok(a) => {
-            state.clock.advance(a.advance_secs.saturating_mul(1000));
-            axum::Json(serde_json::json!({ "now_ms": state.clock.now_ms() })).into_response()
-        }
-        Err(e) => (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
     }
 }

@@ -374,8 +374,19 @@ impl Store {
                 },
             )?;
         }
-        super::push::notify(&tx, pool, identity, dataset, new_count, now)?;
+        let notified = super::push::notify(&tx, pool, identity, dataset, new_count, now)?;
         tx.commit()?;
+        if notified > 0 {
+            // What the real service would have sent through SNS; GET /_local/notifications lists them.
+            tracing::info!(
+                pool,
+                identity,
+                dataset,
+                sync_count = new_count,
+                devices = notified,
+                "push notifications recorded"
+            );
+        }
         Ok(UpdateOutcome {
             records: changed,
             dataset_sync_count: new_count,
