@@ -46,6 +46,11 @@ fn the_demo_runs_the_whole_system_into_a_table() {
     assert!(rows.iter().any(|r| r.dataset_name == "scratch-demo"
         && r.dataset_operation.as_deref() == Some("remove")
         && r.key.is_none()));
+    // Removals reached the table as rows of op remove without a value.
+    assert!(
+        rows.iter()
+            .any(|r| r.op.as_deref() == Some("remove") && r.value.is_none() && r.key.is_some())
+    );
     // The refused value never reached the table.
     assert!(!rows.iter().any(|r| r.value.as_deref() == Some("over 9000")));
     // The configuration it wrote starts the service on its own.

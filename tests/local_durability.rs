@@ -5,7 +5,7 @@
 use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use aws_sdk_cognitosync::types::{CognitoStreams, Operation, RecordPatch, StreamingStatus};
@@ -53,12 +53,14 @@ fn sigkill_loses_nothing_acknowledged() {
             .await
             .unwrap();
         let stop = Arc::new(AtomicBool::new(false));
+        let progress: Arc<Vec<AtomicU64>> = Arc::new((0..8).map(|_| AtomicU64::new(0)).collect());
         let mut writers = Vec::new();
         // Eight writers, each bumping its own record as fast as it can; each remembers the last
         // sync count the service acknowledged.
         for w in 0..8 {
             let c = client(&url, "AKIDA", "a-secret");
             let stop = stop.clone();
+            let progress = progress.clone();
             writers.push(tokio::spawn(async move {
                 let token = c
                     .list_records()
@@ -90,14 +92,22 @@ fn sigkill_loses_nothing_acknowledged() {
                         .send()
                         .await;
                     match sent {
-                        Ok(_) => acked += 1,
+                        Ok(_) => {
+                            acked += 1;
+                            progress[w].store(acked as u64, Ordering::Relaxed);
+                        }
                         Err(_) => break, // the process is gone
                     }
                 }
                 acked
             }));
         }
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+        // Every writer has had 50 changes acknowledged: requests are in flight on all of them.
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while progress.iter().any(|p| p.load(Ordering::Relaxed) < 50) {
+            assert!(std::time::Instant::now() < deadline, "the writers made no progress");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         // SIGKILL mid-flight: requests are in progress on every writer.
         child.kill().unwrap();
         child.wait().unwrap();
@@ -138,10 +148,16 @@ fn sigkill_loses_nothing_acknowledged() {
             assert_eq!(r.value.as_deref(), Some(count.to_string().as_str()));
         }
         // Every stored change has its stream record: the embedded stream holds one per sync.
-        let body = reqwest_get(&format!("{url}/_local/stream?limit=100000")).await;
-        let stream: serde_json::Value = serde_json::from_str(&body).unwrap();
-        let synced = listed.dataset_sync_count.unwrap();
-        assert_eq!(stream["records"].as_array().unwrap().len() as i64, synced);
+        let (mut records, mut after) = (0i64, 0i64);
+        loop {
+            let body = reqwest_get(&format!("{url}/_local/stream?after={after}&limit=10000")).await;
+            let page: serde_json::Value = serde_json::from_str(&body).unwrap();
+            let page = page["records"].as_array().unwrap();
+            let Some(last) = page.last() else { break };
+            after = last["seq"].as_i64().unwrap();
+            records += page.len() as i64;
+        }
+        assert_eq!(records, listed.dataset_sync_count.unwrap());
     });
     child.kill().unwrap();
     child.wait().unwrap();

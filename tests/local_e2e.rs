@@ -162,7 +162,12 @@ fn devices_to_table_through_kinesis_and_s3url() {
             .unwrap();
         // The stream does not exist yet: these changes wait in the outbox, retried.
         assert!(sync(&a, IDENTITY, "profile", vec![("name", Some("Ada".into())), ("level", Some("1".into()))]).await);
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        // Wait until a put has failed (the stream is missing) and been kept for a retry.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !svc.running.store.outbox_pending(10).unwrap().iter().any(|r| r.attempts > 0) {
+            assert!(Instant::now() < deadline, "no PutRecord was attempted");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         let kinesis = kinesis_client();
         create_stream(&kinesis, &stream, 2).await;
         for round in 0..6 {

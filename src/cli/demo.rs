@@ -156,6 +156,8 @@ async fn demo(args: DemoArgs, config: Config) -> anyhow::Result<ExitCode> {
         args.work.join("rules.toml").display()
     );
 
+    // The identity that deletes a dataset mid-run: the second, or the only one.
+    let deleter = devices.len().min(2) - 1;
     for round in 1..args.rounds {
         for (i, (phone, tablet)) in devices.iter_mut().enumerate() {
             let n = 1 + (round as usize + i) % 4;
@@ -183,7 +185,7 @@ async fn demo(args: DemoArgs, config: Config) -> anyhow::Result<ExitCode> {
                 stats.conflicts += s.conflicts;
                 stats.rejected += s.rejected;
             }
-            if round == 2 && i == 0 {
+            if round == 1 && i == 0 {
                 // A bad value: the Sync Trigger refuses the whole sync.
                 let bad = [Edit {
                     dataset: "game_state",
@@ -192,7 +194,7 @@ async fn demo(args: DemoArgs, config: Config) -> anyhow::Result<ExitCode> {
                 }];
                 phone.sync(&bad, &mut stats).await?;
             }
-            if round == args.rounds / 2 && i == 1 {
+            if round == args.rounds / 2 && i == deleter {
                 let _ = phone
                     .sync(
                         &[Edit {

@@ -118,7 +118,7 @@ impl Device {
                 .await;
             match sent {
                 Ok(out) => {
-                    let counts = &mut self.known.get_mut(dataset).expect("pulled").1;
+                    let counts = &mut self.known.entry(dataset).or_default().1;
                     for r in out.records.unwrap_or_default() {
                         if let (Some(k), Some(c)) = (r.key, r.sync_count) {
                             counts.insert(k, c);

@@ -149,6 +149,15 @@ impl Authenticator {
                 format!("Credential should be scoped to correct service: '{SIGNING_NAME}'."),
             ));
         }
+        // AWS's own rule, and what the canonical request needs: the host and the date are signed.
+        for required in ["host", "x-amz-date"] {
+            if !header.signed_headers.contains(&required) {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidSignature,
+                    format!("'{required}' must be a 'SignedHeader' in the AWS Authorization."),
+                ));
+            }
+        }
         let time = request_time(headers)?;
         let expected = self.signature(&header, secret, time, method, uri, headers, body)?;
         if !constant_time_eq(expected.as_bytes(), header.signature.as_bytes()) {

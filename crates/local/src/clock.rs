@@ -26,9 +26,12 @@ impl Clock {
         wall.saturating_add(self.offset_ms.load(Ordering::Relaxed))
     }
 
-    /// Moves this clock (and every clone) forward.
+    /// Moves this clock (and every clone) forward; a negative `ms` does nothing.
     pub fn advance(&self, ms: i64) {
-        self.offset_ms.fetch_add(ms, Ordering::Relaxed);
+        let ms = ms.max(0);
+        let _ = self
+            .offset_ms
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |o| Some(o.saturating_add(ms)));
     }
 }
 

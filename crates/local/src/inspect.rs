@@ -25,16 +25,32 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route_layer(middleware::from_fn(loopback_only))
 }
 
+/// A loopback peer, addressing a loopback host: the `Host` check stops a web page that
+/// rebinds its own name to 127.0.0.1 from reading these endpoints through a browser.
 async fn loopback_only(ConnectInfo(peer): ConnectInfo<SocketAddr>, request: Request, next: Next) -> Response {
-    if peer.ip().is_loopback() {
+    let host = request
+        .headers()
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    if peer.ip().is_loopback() && is_loopback_host(host) {
         next.run(request).await
     } else {
         (
             StatusCode::FORBIDDEN,
-            "the /_local endpoints answer loopback peers only",
+            "the /_local endpoints answer loopback peers addressing a loopback host only",
         )
             .into_response()
     }
+}
+
+/// `127.0.0.1[:port]`, `[::1][:port]` or `localhost[:port]`.
+fn is_loopback_host(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(h, _)| h),
+    };
+    name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 #[derive(Deserialize)]
@@ -102,15 +118,45 @@ struct Advance {
     advance_secs: i64,
 }
 
+/// The test clock moves forward, by at most a century at a time.
+const MAX_ADVANCE_SECS: i64 = 100 * 366 * 24 * 3600;
+
 async fn advance_clock(State(state): State<Arc<AppState>>, body: axum::body::Bytes) -> Response {
     if !state.test_clock {
         return (StatusCode::NOT_FOUND, "the clock moves only with --test-clock").into_response();
     }
     match serde_json::from_slice::<Advance>(&body) {
-        Ok(a) => {
-            state.clock.advance(a.advance_secs.saturating_mul(1000));
+        Ok(a) if (0..=MAX_ADVANCE_SECS).contains(&a.advance_secs) => {
+            state.clock.advance(a.advance_secs * 1000);
             axum::Json(serde_json::json!({ "now_ms": state.clock.now_ms() })).into_response()
         }
+        Ok(_) => (
+            StatusCode::BAD_REQUEST,
+            format!("advance_secs: 0 to {MAX_ADVANCE_SECS}"),
+        )
+            .into_response(),
         Err(e) => (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_loopback_host;
+
+    #[test]
+    fn only_loopback_hosts_pass() {
+        for ok in ["127.0.0.1:4577", "localhost", "LOCALHOST:1", "[::1]:80", "127.9.9.9"] {
+            assert!(is_loopback_host(ok), "{ok}");
+        }
+        for bad in [
+            "evil.example",
+            "evil.example:4577",
+            "10.0.0.1:4577",
+            "",
+            "[::2]:1",
+            "localhost.evil.example",
+        ] {
+            assert!(!is_loopback_host(bad), "{bad}");
+        }
     }
 }

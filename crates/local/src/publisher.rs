@@ -2,6 +2,9 @@
 //! with `PutRecord` (as Cognito does), in order per partition key, and leaves the outbox only
 //! once Kinesis acknowledged it.
 //!
+//! Streams are served one after the other and independently: a stream that fails (missing,
+//! throttled) backs off on its own and never holds up another.
+//!
 //! # Guarantee
 //! A change's stream record is committed with the change, before the change is acknowledged, so
 //! it survives a crash; it is put **at least once** (a crash between Kinesis's acknowledgement
@@ -14,7 +17,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use aws_sdk_kinesis::primitives::Blob;
 use futures::StreamExt as _;
@@ -25,13 +28,23 @@ use tokio::sync::Notify;
 use crate::config::{Config, S3UrlConfig};
 use crate::store::{OutboxRow, Store};
 
-/// Rows taken from the outbox per round.
+/// Rows taken from the outbox per stream and round.
 const ROUND: usize = 256;
+/// The most a Kinesis record holds: data and partition key together.
+const KINESIS_MAX_RECORD: usize = 1024 * 1024;
 /// Partition keys put concurrently.
 const CONCURRENCY: usize = 16;
 /// Backoff bounds after a transient failure.
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(10);
+/// How long an idle publisher sleeps when nothing wakes it.
+const IDLE_WAIT: Duration = Duration::from_secs(1);
+
+/// A failing stream's pause.
+struct Backoff {
+    wait: Duration,
+    until: Instant,
+}
 
 /// Puts outbox rows on Kinesis.
 pub struct Publisher {
@@ -92,37 +105,58 @@ impl Publisher {
     /// Runs until `shutdown` resolves, then returns (pending rows stay for the next start).
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
-        let mut backoff = BACKOFF_MIN;
+        let store = self.store.clone();
+        match tokio::task::spawn_blocking(move || store.outbox_retry_failed()).await {
+            Ok(Ok(n)) if n > 0 => tracing::info!(records = n, "stream records refused before are retried"),
+            Ok(Ok(_)) => {}
+            _ => tracing::error!("cannot read the stream outbox"),
+        }
+        let mut backoff: HashMap<String, Backoff> = HashMap::new();
         loop {
             let store = self.store.clone();
-            let rows = match tokio::task::spawn_blocking(move || store.outbox_pending(ROUND)).await {
-                Ok(Ok(rows)) => rows,
-                Ok(Err(e)) => {
-                    tracing::error!(error = %e, "cannot read the stream outbox");
-                    Vec::new()
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "outbox reader panicked");
+            let streams = match tokio::task::spawn_blocking(move || store.outbox_pending_streams()).await {
+                Ok(Ok(s)) => s,
+                _ => {
+                    tracing::error!("cannot read the stream outbox");
                     Vec::new()
                 }
             };
-            let wait = if rows.is_empty() {
-                Duration::from_secs(1)
-            } else if self.round(rows).await {
-                backoff = BACKOFF_MIN;
-                Duration::ZERO
-            } else {
-                let wait = backoff;
-                backoff = (backoff * 2).min(BACKOFF_MAX);
-                wait
-            };
-            if wait.is_zero() {
+            let now = Instant::now();
+            let mut progressed = false;
+            for stream in streams {
+                if backoff.get(&stream).is_some_and(|b| b.until > now) {
+                    continue;
+                }
+                let (store, name) = (self.store.clone(), stream.clone());
+                let rows = match tokio::task::spawn_blocking(move || store.outbox_pending_for(&name, ROUND)).await {
+                    Ok(Ok(rows)) => rows,
+                    _ => continue,
+                };
+                if self.round(rows).await {
+                    progressed = true;
+                    if backoff.remove(&stream).is_some() {
+                        tracing::info!(stream = %stream, "PutRecord succeeds again");
+                    }
+                } else {
+                    let b = backoff.entry(stream.clone()).or_insert_with(|| {
+                        tracing::warn!(stream = %stream, "PutRecord failing; retrying with backoff (records wait in the outbox)");
+                        Backoff { wait: BACKOFF_MIN / 2, until: now }
+                    });
+                    b.wait = (b.wait * 2).min(BACKOFF_MAX);
+                    b.until = Instant::now() + b.wait;
+                }
+            }
+            if progressed {
                 continue;
             }
+            let next_retry = backoff.values().map(|b| b.until).min();
+            let idle = next_retry.map_or(IDLE_WAIT, |t| {
+                t.saturating_duration_since(Instant::now()).min(IDLE_WAIT)
+            });
             tokio::select! {
                 () = &mut shutdown => return,
-                () = self.wake.notified(), if wait == Duration::from_secs(1) => {}
-                () = tokio::time::sleep(wait) => {}
+                () = self.wake.notified() => {}
+                () = tokio::time::sleep(idle) => {}
             }
         }
     }
@@ -166,9 +200,7 @@ impl Publisher {
                     )
                 }
                 Err(PutError::Transient(reason)) => {
-                    if row.attempts == 0 {
-                        tracing::warn!(seq, stream = %row.stream, reason = %reason, "PutRecord failed; retrying with backoff");
-                    }
+                    tracing::debug!(seq, stream = %row.stream, reason = %reason, "PutRecord failed; will retry");
                     (
                         tokio::task::spawn_blocking(move || store.outbox_attempt_failed(seq, &reason, false)).await,
                         false,
@@ -188,16 +220,23 @@ impl Publisher {
 
     async fn put(&self, row: &OutboxRow) -> Result<(), PutError> {
         let mut data = row.change.render_inline();
-        if let Some(s3) = &self.s3url
-            && data.len() > s3.config.threshold_bytes
-        {
-            data = self.upload(s3, row).await?;
+        let key = row.change.partition_key();
+        let fits = data.len() + key.len() <= KINESIS_MAX_RECORD;
+        match &self.s3url {
+            Some(s3) if !fits || data.len() > s3.config.threshold_bytes => data = self.upload(s3, row).await?,
+            None if !fits => {
+                return Err(PutError::Permanent(format!(
+                    "the record is {} bytes, more than a Kinesis record holds, and no [s3url] is configured to send it as an S3Url payload",
+                    data.len()
+                )));
+            }
+            _ => {}
         }
         let result = self
             .kinesis
             .put_record()
             .stream_name(&row.stream)
-            .partition_key(row.change.partition_key())
+            .partition_key(key)
             .data(Blob::new(data))
             .send()
             .await;

@@ -117,7 +117,11 @@ pub async fn start(
     let wake = Arc::new(Notify::new());
     let publisher = Publisher::new(config, store.clone(), wake.clone()).await?;
     let service = Arc::new(Service::new(config, store.clone(), triggers, wake.clone()));
+    let configured: Vec<&str> = config.pools.iter().map(|p| p.id.as_str()).collect();
     for (pool, stream) in store.bulk_publishes_in_progress()? {
+        if !configured.contains(&pool.as_str()) {
+            continue;
+        }
         tracing::info!(pool = %pool, "resuming a bulk publish that was in progress");
         tokio::spawn(crate::bulk::run(store.clone(), pool, stream, wake.clone()));
     }

@@ -104,9 +104,15 @@ impl Triggers {
     /// client when `[lambda]` is set.
     pub async fn load(config: &Config) -> Result<Triggers, TriggerLoadError> {
         let lambda = match &config.lambda {
-            Some(endpoint) => Some(aws_sdk_lambda::Client::new(
-                &crate::aws::sdk_config(&config.region, endpoint).await,
-            )),
+            // No SDK retries: throttling is the caller's answer (LambdaThrottled), and a retried
+            // 5xx would run the trigger twice and eat into its 5 seconds.
+            Some(endpoint) => {
+                let sdk = crate::aws::sdk_config(&config.region, endpoint).await;
+                let conf = aws_sdk_lambda::config::Builder::from(&sdk)
+                    .retry_config(aws_smithy_types::retry::RetryConfig::disabled())
+                    .build();
+                Some(aws_sdk_lambda::Client::from_conf(conf))
+            }
             None => None,
         };
         Triggers::with_lambda(config, lambda)
@@ -293,6 +299,9 @@ fn apply_response(
     for (key, rec) in out.dataset_records {
         let remove = rec.op.as_deref() == Some("remove") || rec.new_value.is_none();
         let desired = if remove { None } else { rec.new_value };
+        if desired.as_deref().is_some_and(|v| !crate::validate::is_record_value(v)) {
+            return Err(invalid(&format!("the value of {key:?} is longer than the API allows")));
+        }
         if let Some(p) = result.iter_mut().find(|p| p.key == key) {
             p.op = if desired.is_some() { Op::Replace } else { Op::Remove };
             p.value = desired;

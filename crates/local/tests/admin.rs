@@ -406,3 +406,52 @@ async fn usage_figures_follow_the_data() {
     assert!(rest.next_token.is_none());
     svc.running.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_bulk_publish_in_progress_at_a_crash_resumes_on_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = synclake_testkit::cognito::config_text("");
+    let svc = LocalService::start_with(&config, Some(dir.path().to_owned())).await;
+    let (dev, me) = (svc.developer(), svc.identity());
+    put(&me, "kept", "k", "v", 0).await.unwrap();
+    enable_streaming(&dev).await;
+    // Admitted, and the process stops before its task ran.
+    svc.running.store.start_bulk_publish(POOL).unwrap();
+    svc.running.stop().await.unwrap();
+    let svc = LocalService::start_with(&config, Some(dir.path().to_owned())).await;
+    let done = wait_bulk(&svc.developer(), BulkPublishStatus::Succeeded).await;
+    assert_eq!(done.bulk_publish_status, Some(BulkPublishStatus::Succeeded));
+    let names: Vec<String> = svc
+        .running
+        .store
+        .outbox_after(0, 100)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.change.dataset)
+        .collect();
+    assert_eq!(names, ["kept"]);
+    svc.running.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_stale_count_is_a_conflict_before_the_trigger_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    // A trigger that rejects every value: were it run, the answer would be a rejection.
+    std::fs::write(dir.path().join("rules.toml"), "version = 1\nunmatched = \"accept\"\non_violation = \"reject\"\n[[datasets]]\nname = \"*\"\n[datasets.keys.k]\ntype = \"integer\"\n").unwrap();
+    let rules = dir.path().join("rules.toml");
+    let svc = LocalService::start(&format!(
+        "[[triggers]]\nfunction_arn = \"{TRIGGER_ARN}\"\nrules = {rules:?}\n"
+    ))
+    .await;
+    let (dev, me) = (svc.developer(), svc.identity());
+    dev.set_cognito_events()
+        .identity_pool_id(POOL)
+        .events("SyncTrigger", TRIGGER_ARN)
+        .send()
+        .await
+        .unwrap();
+    put(&me, "d", "k", "1", 0).await.unwrap();
+    let stale = put(&me, "d", "k", "not a number", 0).await.unwrap_err();
+    assert!(stale.is_resource_conflict_exception(), "{stale:?}");
+    svc.running.stop().await.unwrap();
+}

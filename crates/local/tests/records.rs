@@ -72,7 +72,8 @@ async fn sync_counts_conflicts_and_deltas() {
         .unwrap();
     assert_eq!(listed.dataset_sync_count, Some(1));
     assert!(listed.dataset_exists);
-    assert!(listed.last_modified_date_is_absent_ok());
+    assert_eq!(listed.last_modified_by.as_deref(), Some(IDENTITY));
+    assert!(listed.sync_session_token.is_some());
 
     // A stale count is refused whole: nothing of the request is applied.
     let err = update(
@@ -123,18 +124,10 @@ async fn sync_counts_conflicts_and_deltas() {
         .unwrap();
     let d = described.dataset.unwrap();
     assert_eq!(d.num_records, Some(1));
-    assert_eq!(d.data_storage, Some(("score".len() + 1) as i64));
+    // The live record's key and value, and the removed record's key (still listed to devices).
+    assert_eq!(d.data_storage, Some(("score".len() + 1 + "level".len()) as i64));
     assert_eq!(d.last_modified_by.as_deref(), Some(IDENTITY));
     svc.running.stop().await.unwrap();
-}
-
-trait Absent {
-    fn last_modified_date_is_absent_ok(&self) -> bool;
-}
-impl Absent for aws_sdk_cognitosync::operation::list_records::ListRecordsOutput {
-    fn last_modified_date_is_absent_ok(&self) -> bool {
-        self.last_modified_by.as_deref() == Some(IDENTITY) && self.sync_session_token.is_some()
-    }
 }
 
 #[tokio::test]
@@ -303,5 +296,150 @@ async fn limits_give_limit_exceeded() {
         .unwrap_err()
         .into_service_error();
     assert!(bad_name.is_invalid_parameter_exception());
+    svc.running.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_change_while_paging_is_in_the_next_sync_not_lost() {
+    let svc = LocalService::start("").await;
+    let me = svc.identity();
+    update(
+        &me,
+        "p",
+        (0..6)
+            .map(|i| patch(Operation::Replace, &format!("k{i}"), Some("v1"), 0))
+            .collect(),
+    )
+    .await
+    .unwrap();
+    let list = |token: Option<String>, since: i64| {
+        me.list_records()
+            .identity_pool_id(POOL)
+            .identity_id(IDENTITY)
+            .dataset_name("p")
+            .last_sync_count(since)
+            .max_results(3)
+            .set_next_token(token)
+            .send()
+    };
+    let first = list(None, 0).await.unwrap();
+    assert_eq!(first.dataset_sync_count, Some(1));
+    // k0, already paged past, changes before the second page is read.
+    update(&me, "p", vec![patch(Operation::Replace, "k0", Some("v2"), 1)])
+        .await
+        .unwrap();
+    let second = list(first.next_token.clone(), 0).await.unwrap();
+    assert_eq!(second.dataset_sync_count, Some(1), "every page answers as of the first");
+    assert!(second.next_token.is_none());
+    // The device stores 1 and syncs again: the change is there.
+    let next = list(None, 1).await.unwrap();
+    let records = next.records.unwrap();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].value.as_deref(), Some("v2"));
+    assert_eq!(next.dataset_sync_count, Some(2));
+    svc.running.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_dataset_made_again_after_deletion_continues_its_count() {
+    let svc = LocalService::start("[limits]\ndatasets_per_identity = 1").await;
+    let me = svc.identity();
+    update(&me, "again", vec![patch(Operation::Replace, "a", Some("1"), 0)])
+        .await
+        .unwrap();
+    me.delete_dataset()
+        .identity_pool_id(POOL)
+        .identity_id(IDENTITY)
+        .dataset_name("again")
+        .send()
+        .await
+        .unwrap();
+    // The deleted dataset no longer counts against the limit of one.
+    let made = update(&me, "again", vec![patch(Operation::Replace, "b", Some("2"), 0)])
+        .await
+        .unwrap();
+    assert_eq!(made[0].sync_count, Some(1), "records start over");
+    let listed = me
+        .list_records()
+        .identity_pool_id(POOL)
+        .identity_id(IDENTITY)
+        .dataset_name("again")
+        .last_sync_count(1)
+        .send()
+        .await
+        .unwrap();
+    assert!(listed.dataset_exists);
+    assert!(
+        listed.dataset_deleted_after_requested_sync_count,
+        "a device that saw count 1 must start over"
+    );
+    assert_eq!(listed.dataset_sync_count, Some(3), "1 write, 1 deletion, 1 write");
+    let keys: Vec<String> = listed.records.unwrap().into_iter().filter_map(|r| r.key).collect();
+    assert_eq!(keys, ["b"]);
+    let d = me
+        .describe_dataset()
+        .identity_pool_id(POOL)
+        .identity_id(IDENTITY)
+        .dataset_name("again")
+        .send()
+        .await
+        .unwrap()
+        .dataset
+        .unwrap();
+    assert_eq!((d.num_records, d.data_storage), (Some(1), Some(2)));
+    svc.running.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn removals_of_unknown_records_and_absurd_dates_store_nothing() {
+    let svc = LocalService::start("").await;
+    let me = svc.identity();
+    update(&me, "r", vec![patch(Operation::Replace, "kept", Some("v"), 0)])
+        .await
+        .unwrap();
+    let removed = update(
+        &me,
+        "r",
+        (0..50)
+            .map(|i| patch(Operation::Remove, &format!("never-{i}"), None, 0))
+            .collect(),
+    )
+    .await
+    .unwrap();
+    assert!(removed.is_empty(), "nothing was stored: {removed:?}");
+    let all = me
+        .list_records()
+        .identity_pool_id(POOL)
+        .identity_id(IDENTITY)
+        .dataset_name("r")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        all.records.unwrap().len(),
+        1,
+        "no tombstones for records the server never had"
+    );
+    let token = session(&me, "r").await;
+    let far = RecordPatch::builder()
+        .op(Operation::Replace)
+        .key("when")
+        .value("v")
+        .sync_count(0)
+        .device_last_modified_date(aws_sdk_cognitosync::primitives::DateTime::from_secs(300_000_000_000))
+        .build()
+        .unwrap();
+    let e = me
+        .update_records()
+        .identity_pool_id(POOL)
+        .identity_id(IDENTITY)
+        .dataset_name("r")
+        .sync_session_token(token)
+        .record_patches(far)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(e.is_invalid_parameter_exception(), "{e:?}");
     svc.running.stop().await.unwrap();
 }

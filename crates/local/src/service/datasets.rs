@@ -123,7 +123,10 @@ impl Service {
         }
         let max = max_results(query, DEFAULT_PAGE, MAX_PAGE)?;
         let token = query.get("nextToken").cloned();
-        let (usages, next) = self.db(move |s| s.list_pool_usage(token.as_deref(), max)).await?;
+        let pools = self.pools.clone();
+        let (usages, next) = self
+            .db(move |s| s.list_pool_usage(&pools, token.as_deref(), max))
+            .await?;
         #[derive(Serialize)]
         #[serde(rename_all = "PascalCase")]
         struct Out<'a> {

@@ -16,6 +16,13 @@ use crate::wire::{RecordOut, UpdateRecordsIn};
 /// A page of ListRecords holds a whole dataset (1,024 records) unless asked for less.
 const MAX_RECORDS_PAGE: usize = 1024;
 
+/// Most RecordPatches in one UpdateRecords: a whole dataset's worth.
+const MAX_PATCHES: usize = 1024;
+
+/// Latest `DeviceLastModifiedDate` accepted: 9999-12-31T23:59:59.999Z, as far as the SDKs'
+/// timestamp types (and Python's datetime) go.
+const MAX_TIME_MS: i64 = 253_402_300_799_999;
+
 impl Service {
     pub(super) async fn list_records(
         &self,
@@ -101,6 +108,11 @@ impl Service {
                 "SyncSessionToken is required; call ListRecords for one",
             ));
         };
+        if input.record_patches.len() > MAX_PATCHES {
+            return Err(ApiError::invalid(format!(
+                "At most {MAX_PATCHES} RecordPatches in one request"
+            )));
+        }
         let patches = patches(input.record_patches)?;
         let by = principal.modified_by().to_owned();
         let trigger_for = matches!(principal, Principal::Identity { .. });
@@ -120,6 +132,17 @@ impl Service {
         let outcome = match first {
             Ok(outcome) => outcome,
             Err((arn, current, stream, input_patches)) => {
+                // A stale count is a conflict whatever the trigger would say: check before
+                // invoking it (and again at commit, where it counts).
+                for p in &input_patches {
+                    let server = current.records.get(&p.key).map_or(0, |r| r.sync_count);
+                    if p.sync_count != server {
+                        return Err(ApiError::new(
+                            crate::error::ErrorCode::ResourceConflict,
+                            format!("Current SyncCount for: {} is: {} not: {}", p.key, server, p.sync_count),
+                        ));
+                    }
+                }
                 let call = TriggerCall {
                     arn: &arn,
                     pool: &pool,
@@ -173,6 +196,13 @@ fn patches(input: Vec<crate::wire::RecordPatchIn>) -> Result<Vec<RecordPatch>, A
                 p.key, p.sync_count
             )));
         }
+        let device_ms = p.device_last_modified_date.map(|t| t.millis());
+        if device_ms.is_some_and(|ms| !(0..=MAX_TIME_MS).contains(&ms)) {
+            return Err(ApiError::invalid(format!(
+                "Invalid DeviceLastModifiedDate of {:?}",
+                p.key
+            )));
+        }
         if !seen.insert(p.key.clone()) {
             return Err(ApiError::invalid(format!("Key {:?} is patched twice", p.key)));
         }
@@ -181,7 +211,7 @@ fn patches(input: Vec<crate::wire::RecordPatchIn>) -> Result<Vec<RecordPatch>, A
             key: p.key,
             value: p.value,
             sync_count: p.sync_count,
-            device_last_modified_ms: p.device_last_modified_date.map(|t| t.millis()),
+            device_last_modified_ms: device_ms,
         });
     }
     Ok(out)

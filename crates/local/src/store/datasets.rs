@@ -140,22 +140,20 @@ impl Store {
         pool_usage(&conn, pool)
     }
 
-    /// ListIdentityPoolUsage: every pool by id, a page at a time.
+    /// ListIdentityPoolUsage: the configured pools by id, a page at a time (a pool dropped
+    /// from the configuration keeps its data but is not listed).
     pub fn list_pool_usage(
         &self,
+        configured: &[String],
         next_token: Option<&str>,
         max: usize,
     ) -> Result<(Vec<PoolUsage>, Option<String>), ApiError> {
-        let after = decode_page_token(next_token)?;
+        let after = decode_page_token(next_token)?.unwrap_or_default();
+        let mut ids: Vec<&String> = configured.iter().filter(|p| p.as_str() > after.as_str()).collect();
+        ids.sort();
+        ids.dedup();
         let conn = self.lock();
-        let limit = i64::try_from(max).unwrap_or(i64::MAX).saturating_add(1);
-        let ids = conn
-            .prepare_cached("SELECT pool FROM pools WHERE pool > ?1 ORDER BY pool LIMIT ?2")?
-            .query_map(params![after.as_deref().unwrap_or(""), limit], |r| {
-                r.get::<_, String>(0)
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        let mut out = Vec::with_capacity(ids.len());
+        let mut out = Vec::with_capacity(max.min(ids.len()));
         for id in ids.iter().take(max) {
             out.push(pool_usage(&conn, id)?);
         }

@@ -83,6 +83,31 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
+    /// The streams that have pending rows.
+    pub fn outbox_pending_streams(&self) -> Result<Vec<String>, ApiError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached("SELECT DISTINCT stream FROM outbox WHERE state='pending'")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// The oldest pending rows of one stream.
+    pub fn outbox_pending_for(&self, stream: &str, limit: usize) -> Result<Vec<OutboxRow>, ApiError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM outbox WHERE state='pending' AND stream=?1 ORDER BY seq LIMIT ?2"
+        ))?;
+        let rows = stmt.query_map(params![stream, i64::try_from(limit).unwrap_or(i64::MAX)], read_row)?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// Puts the rows Kinesis refused for good back in line (at start: the cause may be fixed,
+    /// e.g. `[s3url]` configured since). Answers how many.
+    pub fn outbox_retry_failed(&self) -> Result<usize, ApiError> {
+        let conn = self.lock();
+        Ok(conn.execute("UPDATE outbox SET state='pending' WHERE state='failed'", [])?)
+    }
+
     /// Every row after `after` in sequence order, whatever its state: the embedded stream.
     pub fn outbox_after(&self, after: i64, limit: usize) -> Result<Vec<OutboxRow>, ApiError> {
         let conn = self.lock();

@@ -125,13 +125,13 @@ impl Store {
             ));
         }
         if let Some(done) = last_success
-            && now - done < BULK_PUBLISH_WINDOW_MS
+            && now.saturating_sub(done) < BULK_PUBLISH_WINDOW_MS
         {
             return Err(ApiError::new(
                 ErrorCode::AlreadyStreamed,
                 format!(
                     "Identity pool {pool} was bulk published successfully less than 24 hours ago; the next is allowed after {}",
-                    crate::wire::iso8601(done + BULK_PUBLISH_WINDOW_MS)
+                    crate::wire::iso8601(done.saturating_add(BULK_PUBLISH_WINDOW_MS))
                 ),
             ));
         }

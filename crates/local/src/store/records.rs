@@ -51,8 +51,30 @@ struct DatasetRow {
     data_bytes: i64,
 }
 
+/// What a record weighs against the dataset's byte limit: its key and value, or its key alone
+/// once removed (a removed record is still listed to every new device, so removals cannot be
+/// a way around the limit).
 fn record_bytes(key: &str, value: Option<&str>) -> i64 {
-    value.map_or(0, |v| i64::try_from(key.len() + v.len()).unwrap_or(i64::MAX))
+    i64::try_from(key.len() + value.map_or(0, str::len)).unwrap_or(i64::MAX)
+}
+
+/// A ListRecords page token: the last key returned and the dataset sync count the listing
+/// started at, so that every page answers as of that count (`hex(key).count`).
+fn encode_records_token(key: &str, snapshot: i64) -> String {
+    format!("{}.{snapshot}", encode_token(key))
+}
+
+fn decode_records_token(token: Option<&str>) -> Result<Option<(String, i64)>, ApiError> {
+    let Some(token) = token.filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    let (key, snapshot) = token
+        .split_once('.')
+        .ok_or_else(|| ApiError::invalid("Invalid NextToken"))?;
+    let snapshot = snapshot
+        .parse::<i64>()
+        .map_err(|_| ApiError::invalid("Invalid NextToken"))?;
+    Ok(Some((decode_token(key)?, snapshot)))
 }
 
 fn decode_token(token: &str) -> Result<String, ApiError> {
@@ -91,7 +113,7 @@ impl Store {
         max_results: usize,
         session_token: Option<&str>,
     ) -> Result<ListedRecords, ApiError> {
-        let after_key = decode_page_token(next_token)?;
+        let page = decode_records_token(next_token)?;
         let now = self.clock.now_ms();
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -102,9 +124,14 @@ impl Store {
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .optional()?;
-        let (exists, dataset_sync_count, deleted_at, modified_by) = match row {
+        let (exists, current_count, deleted_at, modified_by) = match row {
             Some((live, count, deleted_at, by)) => (live, count, deleted_at, Some(by)),
             None => (false, 0, None, None),
+        };
+        // Later pages answer as of the first page's count: what changed since is for the next sync.
+        let (after_key, dataset_sync_count) = match page {
+            Some((key, snapshot)) => (Some(key), snapshot.min(current_count)),
+            None => (None, current_count),
         };
         let deleted_after = deleted_at.is_some_and(|d| last_sync_count < d);
         let since = if deleted_after { 0 } else { last_sync_count };
@@ -113,7 +140,8 @@ impl Store {
         if exists {
             let mut stmt = tx.prepare_cached(
                 "SELECT key, value, sync_count, modified_ms, modified_by, device_modified_ms FROM records
-                 WHERE pool=?1 AND identity=?2 AND dataset=?3 AND changed_at > ?4 AND key > ?5 ORDER BY key LIMIT ?6",
+                 WHERE pool=?1 AND identity=?2 AND dataset=?3 AND changed_at > ?4 AND changed_at <= ?7 AND key > ?5
+                 ORDER BY key LIMIT ?6",
             )?;
             let limit = i64::try_from(max_results).unwrap_or(i64::MAX).saturating_add(1);
             let rows = stmt.query_map(
@@ -123,7 +151,8 @@ impl Store {
                     dataset,
                     since,
                     after_key.as_deref().unwrap_or(""),
-                    limit
+                    limit,
+                    dataset_sync_count
                 ],
                 read_record,
             )?;
@@ -132,7 +161,7 @@ impl Store {
             }
             if records.len() > max_results {
                 records.truncate(max_results);
-                next = records.last().map(|r| encode_token(&r.key));
+                next = records.last().map(|r| encode_records_token(&r.key, dataset_sync_count));
             }
         }
         let session_token = self.session(&tx, pool, identity, session_token, now)?;
@@ -279,6 +308,7 @@ impl Store {
                         Ok((r.get(0)?, r.get(1)?))
                     })
                     .optional()?;
+                let existed = old.is_some();
                 let (old_value, old_count) = old.unwrap_or((None, 0));
                 if patch.sync_count != old_count {
                     return Err(ApiError::new(
@@ -293,9 +323,18 @@ impl Store {
                     Op::Replace => patch.value.clone(),
                     Op::Remove => None,
                 };
+                if !existed && new_value.is_none() {
+                    // Removing what the server never had (a record a device made and removed
+                    // between two syncs): nothing to store, nothing to stream.
+                    continue;
+                }
                 num_records += i64::from(new_value.is_some()) - i64::from(old_value.is_some());
-                data_bytes +=
-                    record_bytes(&patch.key, new_value.as_deref()) - record_bytes(&patch.key, old_value.as_deref());
+                let old_bytes = if existed {
+                    record_bytes(&patch.key, old_value.as_deref())
+                } else {
+                    0
+                };
+                data_bytes += record_bytes(&patch.key, new_value.as_deref()) - old_bytes;
                 changed.push(Record {
                     key: patch.key.clone(),
                     value: new_value,

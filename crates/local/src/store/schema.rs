@@ -87,6 +87,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     last_error TEXT
 );
 CREATE INDEX IF NOT EXISTS outbox_state ON outbox (state, seq);
+CREATE INDEX IF NOT EXISTS outbox_stream ON outbox (state, stream, seq);
 ";
 
 /// Creates the tables that do not exist yet.
