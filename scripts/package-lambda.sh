@@ -18,7 +18,7 @@ cd "$REPO"
 TOOLS="${SYNCLAKE_TOOLS:-$REPO/.tools}"
 scripts/services.sh setup
 CARGO_LAMBDA="$TOOLS/venv/bin/cargo-lambda"
-FUNCTIONS=(stream-to-parquet sync-trigger)
+FUNCTIONS=(stream-to-parquet sync-trigger bulk-publish)
 AL2023_GLIBC="2.34"
 
 archs=("$@")

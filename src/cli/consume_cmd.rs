@@ -12,7 +12,7 @@ use synclake_kinesis::{Consumer, ConsumerConfig, FlushPolicy, KinesisOptions, Po
 use synclake_lake::{BatchOptions, CommitMode, S3Options};
 use tokio::sync::watch;
 
-use super::flags::{FetchArgs, TableArgs, as_mib, mib};
+use super::flags::{FetchArgs, TableArgs, as_mib, mib, secs};
 
 /// Where shards without a checkpoint begin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
@@ -143,13 +143,6 @@ impl ConsumeArgs {
         config.take_over_output = self.take_over_output;
         Ok(config)
     }
-}
-
-fn secs(flag: &str, v: f64) -> anyhow::Result<Duration> {
-    Duration::try_from_secs_f64(v)
-        .ok()
-        .filter(|d| !d.is_zero())
-        .with_context(|| format!("{flag}: {v} is not a positive number of seconds"))
 }
 
 /// Runs the consumer until SIGINT or SIGTERM, then flushes, commits and exits 0.

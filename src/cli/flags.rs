@@ -129,3 +129,12 @@ pub(crate) fn mib(n: u64) -> usize {
 pub(crate) const fn as_mib(bytes: usize) -> u64 {
     (bytes / (1024 * 1024)) as u64
 }
+
+/// A flag's positive number of seconds as a duration, or an error naming the flag.
+pub fn secs(flag: &str, v: f64) -> anyhow::Result<Duration> {
+    use anyhow::Context as _;
+    Duration::try_from_secs_f64(v)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .with_context(|| format!("{flag}: {v} is not a positive number of seconds"))
+}

@@ -1,5 +1,6 @@
 //! The `synclake` commands: flags (clap derive, env fallbacks) and what each command runs.
 
+pub mod bulk_publish_cmd;
 pub mod consume_cmd;
 pub mod demo;
 mod demo_devices;
@@ -47,6 +48,9 @@ pub enum Command {
     /// Run Cognito Sync itself on this machine: the 17 operations of the real API, wire-compatible
     /// with the AWS SDKs, streaming changes into Kinesis (docs/local.md).
     Local(Box<local_cmd::LocalArgs>),
+    /// Cognito Sync's BulkPublish, done right: preflight, start or attach, watch, and record the
+    /// run in the table (docs/bulk-publish.md).
+    BulkPublish(Box<bulk_publish_cmd::BulkPublishArgs>),
     /// Sync Trigger rules offline: apply them to an event (`check`) or validate them (`lint`).
     Trigger(trigger_cmd::TriggerArgs),
 }
@@ -72,5 +76,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => demo::run(args),
         Command::Trigger(args) => trigger_cmd::run(args),
         Command::Local(args) => local_cmd::run(*args),
+        Command::BulkPublish(args) => bulk_publish_cmd::run(*args),
     }
 }

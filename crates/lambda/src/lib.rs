@@ -8,11 +8,14 @@
 //! - `sync-trigger` ([`sync_trigger`]): Cognito Events' Sync Trigger, answered by the rules
 //!   engine of `synclake-trigger`: each sync is accepted (possibly with values shaped) or
 //!   refused.
+//! - `bulk-publish` ([`bulk_publish`]): one idempotent step of a pool's bulk publish per
+//!   invocation, for a Step Functions wait loop (`synclake-bulk-publish`'s `advance`).
 //!
 //! Data flow of `stream-to-parquet`: event JSON → [`event::KinesisBatchEvent::items`] (source
 //! records and bad records) → [`synclake_lake::write_batch`] (decode, rows, partitions, Parquet,
 //! commit) → `KinesisEventResponse`.
 
+pub mod bulk_publish;
 pub mod config;
 pub mod event;
 pub mod stream_to_parquet;

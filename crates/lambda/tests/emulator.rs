@@ -276,3 +276,51 @@ async fn the_local_service_runs_its_sync_trigger_under_the_lambda_emulator() {
     assert!(rejected.is_invalid_lambda_function_output_exception(), "{rejected:?}");
     svc.running.stop().await.unwrap();
 }
+
+/// The `bulk-publish` function under the emulator, advanced to completion by repeated
+/// invocations (what a Step Functions wait loop does), against the local Cognito Sync service.
+#[tokio::test]
+async fn bulk_publish_advances_to_completion_under_the_lambda_emulator() {
+    use synclake_testkit::cognito::{IDENTITY, LocalService, POOL, sync};
+
+    let svc = LocalService::start("bulk_publish_pause_ms = 500").await;
+    assert!(sync(&svc.identity(), POOL, IDENTITY, "saved", vec![("k", Some("v".into()))]).await);
+    let logs = tempfile::tempdir().unwrap();
+    let table = logs.path().join("table");
+    let emulator = Emulator::start(
+        env!("CARGO_BIN_EXE_bulk-publish"),
+        &[
+            ("SYNCLAKE_OUT", table.to_str().unwrap()),
+            ("SYNCLAKE_COGNITO_SYNC_ENDPOINT", &svc.url),
+            ("SYNCLAKE_ENABLE_STREAM", "cognito-stream"),
+            (
+                "SYNCLAKE_STREAM_ROLE_ARN",
+                "arn:aws:iam::123456789012:role/CognitoStreams",
+            ),
+            ("AWS_ACCESS_KEY_ID", "AKIDEV"),
+            ("AWS_SECRET_ACCESS_KEY", "dev-secret"),
+        ],
+        logs.path(),
+    );
+    let mut state = serde_json::json!({ "pool": POOL });
+    let mut steps = 0;
+    loop {
+        let (status, body) = emulator.invoke(&state.to_string()).await;
+        assert_eq!(status, 200, "{body}\n{}", emulator.logs());
+        state = serde_json::from_str(&body).unwrap();
+        steps += 1;
+        if state["done"] == true {
+            break;
+        }
+        assert_eq!(state["status"], "IN_PROGRESS", "{state}");
+        assert!(steps < 100, "not done after {steps} steps: {state}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(state["status"], "SUCCEEDED", "{state}");
+    assert!(steps >= 2, "the run was watched over several invocations");
+    let runs = std::fs::read_dir(table.join("_bulk_publish")).unwrap().count();
+    assert_eq!(runs, 1);
+    // The bulk publish put the dataset on the (embedded) stream.
+    assert_eq!(svc.running.store.outbox_after(0, 10).unwrap().len(), 1);
+    svc.running.stop().await.unwrap();
+}

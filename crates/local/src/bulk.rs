@@ -4,6 +4,7 @@
 //! progress from the start (a bulk publish is at least once by nature).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::Notify;
 
@@ -13,10 +14,13 @@ use crate::store::Store;
 const PAGE: usize = 64;
 
 /// Runs one pool's bulk publish to the end and records SUCCEEDED or FAILED.
-pub async fn run(store: Store, pool: String, stream: String, wake: Arc<Notify>) {
+pub async fn run(store: Store, pool: String, stream: String, wake: Arc<Notify>, pause: Duration) {
     let mut cursor = None;
     let mut published = 0usize;
     loop {
+        if !pause.is_zero() {
+            tokio::time::sleep(pause).await;
+        }
         let (s, p, st, c) = (store.clone(), pool.clone(), stream.clone(), cursor.clone());
         match tokio::task::spawn_blocking(move || s.bulk_publish_page(&p, &st, &c, PAGE)).await {
             Ok(Ok((n, next))) => {

@@ -44,6 +44,10 @@ pub struct Config {
     /// Where changes too large for one Kinesis record go (S3Url payloads).
     #[serde(default)]
     pub s3url: Option<S3UrlConfig>,
+    /// A pause before each page (64 datasets) of a bulk publish, in milliseconds: 0 on AWS's
+    /// scale of things; tests and demos set it to watch a run IN_PROGRESS.
+    #[serde(default)]
+    pub bulk_publish_pause_ms: u64,
 }
 
 /// One identity pool.

@@ -123,7 +123,13 @@ pub async fn start(
             continue;
         }
         tracing::info!(pool = %pool, "resuming a bulk publish that was in progress");
-        tokio::spawn(crate::bulk::run(store.clone(), pool, stream, wake.clone()));
+        tokio::spawn(crate::bulk::run(
+            store.clone(),
+            pool,
+            stream,
+            wake.clone(),
+            std::time::Duration::from_millis(config.bulk_publish_pause_ms),
+        ));
     }
     let state = Arc::new(AppState {
         service,

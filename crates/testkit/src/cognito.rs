@@ -1,9 +1,13 @@
 //! The local Cognito Sync service as tests use it: a configuration with one pool, a developer
 //! and two identities, the service started in process on a free loopback port, and
-//! `aws-sdk-cognitosync` clients signed as each principal.
+//! `aws-sdk-cognitosync` clients signed as each principal; and the service's state compared
+//! with a table's (the latest value of every key, deletions applied).
+
+use std::collections::BTreeMap;
 
 use aws_sdk_cognitosync::Client;
 use aws_sdk_cognitosync::config::{Credentials, Region};
+use aws_sdk_cognitosync::types::{Operation, RecordPatch};
 use synclake_local::{Clock, Config, Options, Running};
 
 /// The pool of [`BASE_TABLES`].
@@ -100,4 +104,125 @@ pub fn client(url: &str, access_key: &str, secret_key: &str) -> Client {
         .retry_config(aws_smithy_types::retry::RetryConfig::disabled())
         .build();
     Client::from_conf(config)
+}
+
+/// Key → value of every live record, per (identity, dataset).
+pub type State = BTreeMap<(String, String), BTreeMap<String, String>>;
+
+/// The service's current state of `pool` for [`IDENTITY`] and [`OTHER_IDENTITY`], as
+/// ListDatasets and ListRecords (developer credentials) show it.
+pub async fn service_state(dev: &Client, pool: &str) -> State {
+    let mut state = State::new();
+    for identity in [IDENTITY, OTHER_IDENTITY] {
+        let datasets = dev
+            .list_datasets()
+            .identity_pool_id(pool)
+            .identity_id(identity)
+            .send()
+            .await
+            .unwrap();
+        for d in datasets.datasets.unwrap_or_default() {
+            let name = d.dataset_name.unwrap();
+            let records = dev
+                .list_records()
+                .identity_pool_id(pool)
+                .identity_id(identity)
+                .dataset_name(&name)
+                .send()
+                .await
+                .unwrap();
+            let live: BTreeMap<String, String> = records
+                .records
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|r| Some((r.key?, r.value?)))
+                .collect();
+            state.insert((identity.to_owned(), name), live);
+        }
+    }
+    state
+}
+
+/// A key's newest version seen so far: (dataset sync count, record sync count) and value.
+pub type Latest = ((i64, i64), Option<String>);
+
+/// The table's current state: per dataset, the rows after its last deletion, and per key the
+/// row of the highest (dataset sync count, record sync count).
+pub fn table_state(root: &std::path::Path) -> State {
+    let rows = crate::table::read_table(root);
+    let mut deleted_at: BTreeMap<(String, String), i64> = BTreeMap::new();
+    for r in rows.iter().filter(|r| r.dataset_operation.as_deref() == Some("remove")) {
+        let at = deleted_at
+            .entry((r.identity_id.clone(), r.dataset_name.clone()))
+            .or_default();
+        *at = (*at).max(r.dataset_sync_count.unwrap());
+    }
+    let mut latest: BTreeMap<(String, String, String), Latest> = BTreeMap::new();
+    for r in &rows {
+        let Some(key) = &r.key else { continue };
+        let dataset = (r.identity_id.clone(), r.dataset_name.clone());
+        let version = (r.dataset_sync_count.unwrap(), r.sync_count.unwrap());
+        if deleted_at.get(&dataset).is_some_and(|d| version.0 <= *d) {
+            continue;
+        }
+        let slot = latest
+            .entry((dataset.0, dataset.1, key.clone()))
+            .or_insert(((-1, -1), None));
+        if version > slot.0 {
+            *slot = (version, r.value.clone());
+        }
+    }
+    let mut state = State::new();
+    for ((identity, dataset, key), (_, value)) in latest {
+        let entry = state.entry((identity, dataset)).or_default();
+        if let Some(v) = value {
+            entry.insert(key, v);
+        }
+    }
+    state.retain(|_, records| !records.is_empty());
+    state
+}
+
+/// One sync as a device makes it: ListRecords for the session and the record sync counts, then
+/// UpdateRecords of `patches` (`None`: remove). Whether the service accepted it.
+pub async fn sync(c: &Client, pool: &str, identity: &str, dataset: &str, patches: Vec<(&str, Option<String>)>) -> bool {
+    let listed = c
+        .list_records()
+        .identity_pool_id(pool)
+        .identity_id(identity)
+        .dataset_name(dataset)
+        .send()
+        .await
+        .unwrap();
+    let counts: BTreeMap<String, i64> = listed
+        .records
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| (r.key.unwrap(), r.sync_count.unwrap()))
+        .collect();
+    let patches: Vec<RecordPatch> = patches
+        .into_iter()
+        .map(|(k, v)| {
+            RecordPatch::builder()
+                .op(if v.is_some() {
+                    Operation::Replace
+                } else {
+                    Operation::Remove
+                })
+                .key(k)
+                .set_value(v)
+                .sync_count(counts.get(k).copied().unwrap_or(0))
+                .build()
+                .unwrap()
+        })
+        .collect();
+    c.update_records()
+        .identity_pool_id(pool)
+        .identity_id(identity)
+        .dataset_name(dataset)
+        .sync_session_token(listed.sync_session_token.unwrap())
+        .set_record_patches(Some(patches))
+        .send()
+        .await
+        .is_ok()
 }

@@ -31,6 +31,8 @@ pub struct Service {
     pub(crate) wake: Arc<Notify>,
     pub(crate) pools: Vec<String>,
     requests_per_second: u32,
+    /// `bulk_publish_pause_ms`.
+    pub(crate) bulk_pause: std::time::Duration,
     buckets: Mutex<HashMap<String, (Instant, f64)>>,
 }
 
@@ -54,6 +56,7 @@ impl Service {
             wake,
             pools: config.pools.iter().map(|p| p.id.clone()).collect(),
             requests_per_second: config.limits.requests_per_second,
+            bulk_pause: std::time::Duration::from_millis(config.bulk_publish_pause_ms),
             buckets: Mutex::new(HashMap::new()),
         }
     }

@@ -143,6 +143,7 @@ impl Service {
             pool.clone(),
             stream,
             self.wake.clone(),
+            self.bulk_pause,
         ));
         #[derive(Serialize)]
         #[serde(rename_all = "PascalCase")]

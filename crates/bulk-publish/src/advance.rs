@@ -1,0 +1,102 @@
+//! The Lambda's unit of work: one idempotent *advance* step per invocation, so that a Step
+//! Functions wait loop (or a schedule) drives a bulk publish that takes hours with invocations
+//! that take a second. The state goes out as JSON and comes back as the next input.
+//!
+//! ```text
+//! {"pool": P}                              ─► preflight, BulkPublish ─► {"pool", "status": "IN_PROGRESS", "requested_at", "done": false}
+//! {"pool", "requested_at", ...} (again)     ─► GetBulkPublishDetails ─► IN_PROGRESS: the same, done false
+//!                                                                   └► SUCCEEDED | FAILED: recorded in _bulk_publish/, done true
+//! refusals (NOT_CONFIGURED, ALREADY_STREAMED, ERROR) end the loop at once (done true).
+//! ```
+//!
+//! Calling a step twice with the same input does no harm: BulkPublish while a run is in
+//! progress attaches to it, and a run is recorded under a create-only name.
+
+use aws_sdk_cognitosync::Client;
+use aws_sdk_cognitosync::types::BulkPublishStatus;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use serde::{Deserialize, Serialize};
+use synclake_lake::Store;
+
+use crate::pool::{EnableStreaming, Start, WINDOW_MS, now_ms, preflight, start};
+use crate::record::record;
+use crate::report::{PoolReport, Status};
+
+/// An invocation's input: the pool, and (after the first step) what the last step returned.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AdvanceInput {
+    /// The identity pool.
+    pub pool: String,
+    /// Set once a run was requested by this loop.
+    #[serde(default)]
+    pub requested_at: Option<i64>,
+    /// Whether this loop attached to a run it did not start.
+    #[serde(default)]
+    pub attached: bool,
+}
+
+/// A step's output: the next step's input, and whether the loop is done.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AdvanceState {
+    /// The report so far (`status`, times, message).
+    #[serde(flatten)]
+    pub report: PoolReport,
+    /// `true` when there is nothing more to do.
+    pub done: bool,
+}
+
+/// One step for one pool.
+pub async fn advance(
+    client: &Client,
+    input: &AdvanceInput,
+    enable: Option<&EnableStreaming>,
+    table: &Store,
+) -> AdvanceState {
+    let pool = input.pool.as_str();
+    let Some(requested_at) = input.requested_at else {
+        let requested_at = now_ms();
+        if let Err(report) = preflight(client, pool, enable, requested_at).await {
+            return AdvanceState { report, done: true };
+        }
+        let mut report = PoolReport::new(pool, Status::InProgress, requested_at);
+        return match start(client, pool, requested_at).await {
+            Err(report) => AdvanceState { report, done: true },
+            Ok(Start::AlreadyStreamed { completed_at }) => {
+                report.status = Status::AlreadyStreamed;
+                report.completed_at = completed_at;
+                report.next_allowed_at = completed_at.map(|c| c + WINDOW_MS);
+                AdvanceState { report, done: true }
+            }
+            Ok(started) => {
+                report.attached = started == Start::Attached;
+                AdvanceState { report, done: false }
+            }
+        };
+    };
+    let mut report = PoolReport::new(pool, Status::InProgress, requested_at);
+    report.attached = input.attached;
+    let details = match client.get_bulk_publish_details().identity_pool_id(pool).send().await {
+        Ok(d) => d,
+        Err(e) => {
+            // Not done: the next step asks again (the SDK already retried throttling).
+            report.message = Some(format!("GetBulkPublishDetails: {}", DisplayErrorContext(&e)));
+            return AdvanceState { report, done: false };
+        }
+    };
+    report.started_at = details.bulk_publish_start_time().and_then(|t| t.to_millis().ok());
+    report.completed_at = details.bulk_publish_complete_time().and_then(|t| t.to_millis().ok());
+    match details.bulk_publish_status() {
+        Some(BulkPublishStatus::Succeeded) => report.status = Status::Succeeded,
+        Some(BulkPublishStatus::Failed) => {
+            report.status = Status::Failed;
+            report.message = details.failure_message().map(str::to_owned);
+        }
+        _ => return AdvanceState { report, done: false },
+    }
+    if let Err(e) = record(table, &report).await {
+        // Not done: the next step records it (create-only, so at most once).
+        report.message = Some(format!("not yet recorded in _bulk_publish/: {e}"));
+        return AdvanceState { report, done: false };
+    }
+    AdvanceState { report, done: true }
+}

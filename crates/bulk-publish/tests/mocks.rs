@@ -1,0 +1,241 @@
+//! Every answer the orchestrator handles, through SDK-level mocks of Cognito Sync: the ones a
+//! local service will not give on demand (throttling, a failed run, refused credentials) and
+//! the ordinary ones, one pool at a time and step by step.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use aws_sdk_cognitosync::Client;
+use aws_sdk_cognitosync::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_cognitosync::error::ErrorMetadata;
+use aws_sdk_cognitosync::operation::bulk_publish::{BulkPublishError, BulkPublishOutput};
+use aws_sdk_cognitosync::operation::get_bulk_publish_details::{
+    GetBulkPublishDetailsError, GetBulkPublishDetailsOutput,
+};
+use aws_sdk_cognitosync::operation::get_identity_pool_configuration::GetIdentityPoolConfigurationOutput;
+use aws_sdk_cognitosync::operation::set_identity_pool_configuration::SetIdentityPoolConfigurationOutput;
+use aws_sdk_cognitosync::primitives::DateTime;
+use aws_sdk_cognitosync::types::error::{AlreadyStreamedException, DuplicateRequestException, NotAuthorizedException};
+use aws_sdk_cognitosync::types::{BulkPublishStatus, CognitoStreams, StreamingStatus};
+use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode, create_mock_http_client, mock};
+use aws_smithy_types::retry::RetryConfig;
+use synclake_bulk_publish::{AdvanceInput, EnableStreaming, Options, Status, advance, run_pool};
+
+const POOL: &str = "us-east-1:00000000-0000-4000-8000-000000000001";
+
+fn client(rules: &[&Rule]) -> Client {
+    let interceptor = rules
+        .iter()
+        .fold(MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny), |i, r| {
+            i.with_rule(r)
+        });
+    let config = aws_sdk_cognitosync::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("AKIDMOCK", "mock", None, None, "mock"))
+        .http_client(create_mock_http_client())
+        .interceptor(interceptor)
+        // The orchestrator's retries, with backoffs short enough for a test.
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(4)
+                .with_initial_backoff(Duration::from_millis(1)),
+        )
+        .build();
+    Client::from_conf(config)
+}
+
+fn opts() -> Options {
+    Options {
+        poll_min: Duration::from_millis(1),
+        poll_max: Duration::from_millis(5),
+        ..Options::default()
+    }
+}
+
+fn streaming(status: StreamingStatus) -> Rule {
+    mock!(Client::get_identity_pool_configuration).then_output(move || {
+        GetIdentityPoolConfigurationOutput::builder()
+            .identity_pool_id(POOL)
+            .cognito_streams(
+                CognitoStreams::builder()
+                    .stream_name("s")
+                    .streaming_status(status.clone())
+                    .build(),
+            )
+            .build()
+    })
+}
+
+fn details(status: BulkPublishStatus) -> GetBulkPublishDetailsOutput {
+    GetBulkPublishDetailsOutput::builder()
+        .identity_pool_id(POOL)
+        .bulk_publish_status(status)
+        .bulk_publish_start_time(DateTime::from_millis(1_000))
+        .bulk_publish_complete_time(DateTime::from_millis(2_000))
+        .failure_message("the stream refused records")
+        .build()
+}
+
+fn no_poll(_: &str, _: &str) {}
+
+#[tokio::test]
+async fn streaming_off_stops_with_how_to_enable_it() {
+    let off = streaming(StreamingStatus::Disabled);
+    let report = run_pool(&client(&[&off]), POOL, &opts(), &no_poll).await;
+    assert_eq!(report.status, Status::NotConfigured);
+    assert!(report.message.unwrap().contains("--enable-streaming"));
+}
+
+#[tokio::test]
+async fn enabling_streaming_sends_only_the_streams_settings_then_runs() {
+    let off = streaming(StreamingStatus::Disabled);
+    let set = mock!(Client::set_identity_pool_configuration)
+        .match_requests(|r| {
+            r.push_sync().is_none()
+                && r.cognito_streams().is_some_and(|s| {
+                    s.stream_name() == Some("cognito") && s.streaming_status() == Some(&StreamingStatus::Enabled)
+                })
+        })
+        .then_output(|| SetIdentityPoolConfigurationOutput::builder().build());
+    let start = mock!(Client::bulk_publish).then_output(|| BulkPublishOutput::builder().identity_pool_id(POOL).build());
+    let done = mock!(Client::get_bulk_publish_details).then_output(|| details(BulkPublishStatus::Succeeded));
+    let mut o = opts();
+    o.enable = Some(EnableStreaming {
+        stream: "cognito".into(),
+        role_arn: "arn:aws:iam::1:role/r".into(),
+    });
+    let report = run_pool(&client(&[&off, &set, &start, &done]), POOL, &o, &no_poll).await;
+    assert_eq!(report.status, Status::Succeeded, "{report:?}");
+    assert_eq!(set.num_calls(), 1);
+    assert_eq!((report.started_at, report.completed_at), (Some(1_000), Some(2_000)));
+}
+
+#[tokio::test]
+async fn a_run_in_progress_is_attached_to_and_watched_through_throttling() {
+    let on = streaming(StreamingStatus::Enabled);
+    let dup = mock!(Client::bulk_publish).then_error(|| {
+        BulkPublishError::DuplicateRequestException(
+            DuplicateRequestException::builder()
+                .message("in progress")
+                .build()
+                .unwrap(),
+        )
+    });
+    let polls = mock!(Client::get_bulk_publish_details)
+        .sequence()
+        .output(|| details(BulkPublishStatus::InProgress))
+        // Not in this operation's model, but what a throttled call answers: the SDK retries it.
+        .error(|| {
+            GetBulkPublishDetailsError::generic(
+                ErrorMetadata::builder()
+                    .code("TooManyRequestsException")
+                    .message("Rate exceeded")
+                    .build(),
+            )
+        })
+        .output(|| details(BulkPublishStatus::InProgress))
+        .output(|| details(BulkPublishStatus::Succeeded))
+        .build();
+    let seen = std::sync::Mutex::new(Vec::new());
+    let on_poll = |_: &str, s: &str| seen.lock().unwrap().push(s.to_owned());
+    let report = run_pool(&client(&[&on, &dup, &polls]), POOL, &opts(), &on_poll).await;
+    assert_eq!(report.status, Status::Succeeded, "{report:?}");
+    assert!(report.attached);
+    assert_eq!(polls.num_calls(), 4, "the throttled call was retried by the SDK");
+    assert_eq!(seen.lock().unwrap().last().map(String::as_str), Some("SUCCEEDED"));
+}
+
+#[tokio::test]
+async fn already_streamed_reports_when_the_next_run_is_allowed() {
+    let on = streaming(StreamingStatus::Enabled);
+    let already = mock!(Client::bulk_publish).then_error(|| {
+        BulkPublishError::AlreadyStreamedException(
+            AlreadyStreamedException::builder()
+                .message("within 24 hours")
+                .build()
+                .unwrap(),
+        )
+    });
+    let last = mock!(Client::get_bulk_publish_details).then_output(|| details(BulkPublishStatus::Succeeded));
+    let report = run_pool(&client(&[&on, &already, &last]), POOL, &opts(), &no_poll).await;
+    assert_eq!(report.status, Status::AlreadyStreamed);
+    assert_eq!(report.next_allowed_at, Some(2_000 + 24 * 3600 * 1000));
+}
+
+#[tokio::test]
+async fn a_failed_run_and_refused_credentials_are_reported() {
+    let on = streaming(StreamingStatus::Enabled);
+    let start = mock!(Client::bulk_publish).then_output(|| BulkPublishOutput::builder().build());
+    let failed = mock!(Client::get_bulk_publish_details).then_output(|| details(BulkPublishStatus::Failed));
+    let report = run_pool(&client(&[&on, &start, &failed]), POOL, &opts(), &no_poll).await;
+    assert_eq!(report.status, Status::Failed);
+    assert_eq!(report.message.as_deref(), Some("the stream refused records"));
+
+    let refused = mock!(Client::bulk_publish).then_error(|| {
+        BulkPublishError::NotAuthorizedException(NotAuthorizedException::builder().message("no").build().unwrap())
+    });
+    let report = run_pool(&client(&[&on, &refused]), POOL, &opts(), &no_poll).await;
+    assert_eq!(report.status, Status::Error);
+    assert!(report.message.unwrap().contains("NotAuthorized"));
+}
+
+#[tokio::test]
+async fn no_wait_leaves_the_run_going() {
+    let on = streaming(StreamingStatus::Enabled);
+    let start = mock!(Client::bulk_publish).then_output(|| BulkPublishOutput::builder().build());
+    let mut o = opts();
+    o.wait = false;
+    let report = run_pool(&client(&[&on, &start]), POOL, &o, &no_poll).await;
+    assert_eq!(report.status, Status::InProgress);
+    assert!(report.message.unwrap().contains("synclake bulk-publish --pool"));
+}
+
+#[tokio::test]
+async fn advance_steps_to_completion_and_records_the_run_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = synclake_lake::Store::open(
+        dir.path().to_str().unwrap(),
+        &synclake_lake::S3Options::default(),
+        &dir.path().join("spool"),
+    )
+    .unwrap();
+    let on = streaming(StreamingStatus::Enabled);
+    let start = mock!(Client::bulk_publish).then_output(|| BulkPublishOutput::builder().build());
+    let polls = mock!(Client::get_bulk_publish_details)
+        .sequence()
+        .output(|| details(BulkPublishStatus::InProgress))
+        .output(|| details(BulkPublishStatus::Succeeded))
+        .repeatedly()
+        .build();
+    let c = client(&[&on, &start, &polls]);
+    let first = advance(
+        &c,
+        &AdvanceInput {
+            pool: POOL.into(),
+            requested_at: None,
+            attached: false,
+        },
+        None,
+        &table,
+    )
+    .await;
+    assert!(!first.done);
+    assert_eq!(first.report.status, Status::InProgress);
+    let next = AdvanceInput {
+        pool: POOL.into(),
+        requested_at: Some(first.report.requested_at),
+        attached: false,
+    };
+    let second = advance(&c, &next, None, &table).await;
+    assert!(!second.done, "still in progress");
+    let third = advance(&c, &next, None, &table).await;
+    assert!(third.done);
+    assert_eq!(third.report.status, Status::Succeeded);
+    // The same step again (a retried invocation) records nothing new.
+    let again = advance(&c, &next, None, &table).await;
+    assert!(again.done);
+    let rows = std::fs::read_dir(dir.path().join("_bulk_publish")).unwrap().count();
+    assert_eq!(rows, 1, "one row per run and status");
+    assert_eq!(start.num_calls(), 1);
+}
