@@ -18,7 +18,7 @@ use aws_smithy_types::error::display::DisplayErrorContext;
 use serde::{Deserialize, Serialize};
 use synclake_lake::Store;
 
-use crate::pool::{EnableStreaming, Start, WINDOW_MS, now_ms, preflight, start};
+use crate::pool::{EnableStreaming, Start, WINDOW_MS, is_stale, now_ms, preflight, start};
 use crate::record::record;
 use crate::report::{PoolReport, Status};
 
@@ -85,6 +85,12 @@ pub async fn advance(
     };
     report.started_at = details.bulk_publish_start_time().and_then(|t| t.to_millis().ok());
     report.completed_at = details.bulk_publish_complete_time().and_then(|t| t.to_millis().ok());
+    if is_stale(&report, report.started_at) {
+        // The last run's outcome, before the one this loop asked for shows up.
+        report.started_at = None;
+        report.completed_at = None;
+        return AdvanceState { report, done: false };
+    }
     match details.bulk_publish_status() {
         Some(BulkPublishStatus::Succeeded) => report.status = Status::Succeeded,
         Some(BulkPublishStatus::Failed) => {

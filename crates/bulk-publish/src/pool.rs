@@ -177,19 +177,26 @@ pub async fn watch(
                     .cloned()
                     .unwrap_or(BulkPublishStatus::NotStarted);
                 on_poll(pool, status.as_str());
-                match status {
-                    BulkPublishStatus::Succeeded => {
-                        report.status = Status::Succeeded;
-                        report.completed_at = millis(d.bulk_publish_complete_time());
-                        return report;
+                let start = millis(d.bulk_publish_start_time());
+                if is_stale(&report, start) {
+                    // The previous run's outcome, before this run shows up: poll on.
+                    report.started_at = None;
+                } else {
+                    match status {
+                        BulkPublishStatus::Succeeded => {
+                            report.status = Status::Succeeded;
+                            report.completed_at = millis(d.bulk_publish_complete_time());
+                            return report;
+                        }
+                        BulkPublishStatus::Failed => {
+                            report.status = Status::Failed;
+                            report.completed_at = millis(d.bulk_publish_complete_time());
+                            report.message =
+                                Some(d.failure_message().unwrap_or("the service gave no reason").to_owned());
+                            return report;
+                        }
+                        _ => {}
                     }
-                    BulkPublishStatus::Failed => {
-                        report.status = Status::Failed;
-                        report.completed_at = millis(d.bulk_publish_complete_time());
-                        report.message = Some(d.failure_message().unwrap_or("the service gave no reason").to_owned());
-                        return report;
-                    }
-                    _ => {}
                 }
             }
             Err(e) => {
@@ -218,6 +225,17 @@ pub async fn watch(
         tokio::time::sleep(pause + Duration::from_millis(jitter)).await;
         pause = (pause * 3 / 2).min(opts.poll_max);
     }
+}
+
+/// How far the service's clock may be behind ours before a run's start time reads as older
+/// than our request.
+const CLOCK_SKEW_MS: i64 = 60_000;
+
+/// Whether a terminal status belongs to an earlier run: we started this run (not attached), and
+/// the run reported started well before we asked. Right after BulkPublish the details can still
+/// describe the last run (a FAILED one may be minutes old; a SUCCEEDED one at least a day).
+pub fn is_stale(report: &PoolReport, started_at: Option<i64>) -> bool {
+    !report.attached && started_at.is_some_and(|s| s < report.requested_at - CLOCK_SKEW_MS)
 }
 
 /// One pool: preflight, start, watch (unless `!opts.wait`).

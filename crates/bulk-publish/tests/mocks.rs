@@ -67,14 +67,27 @@ fn streaming(status: StreamingStatus) -> Rule {
     })
 }
 
-fn details(status: BulkPublishStatus) -> GetBulkPublishDetailsOutput {
+/// When "the run just asked for" started: fixed for the test process, as a run's start is.
+fn now() -> i64 {
+    static NOW: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+    *NOW.get_or_init(synclake_bulk_publish::pool::now_ms)
+}
+
+/// A run started `ago_ms` before the run just asked for, completed a second later.
+fn details_of(status: BulkPublishStatus, ago_ms: i64) -> GetBulkPublishDetailsOutput {
+    let start = now() - ago_ms;
     GetBulkPublishDetailsOutput::builder()
         .identity_pool_id(POOL)
         .bulk_publish_status(status)
-        .bulk_publish_start_time(DateTime::from_millis(1_000))
-        .bulk_publish_complete_time(DateTime::from_millis(2_000))
+        .bulk_publish_start_time(DateTime::from_millis(start))
+        .bulk_publish_complete_time(DateTime::from_millis(start + 1_000))
         .failure_message("the stream refused records")
         .build()
+}
+
+/// The run just asked for.
+fn details(status: BulkPublishStatus) -> GetBulkPublishDetailsOutput {
+    details_of(status, 0)
 }
 
 fn no_poll(_: &str, _: &str) {}
@@ -108,7 +121,8 @@ async fn enabling_streaming_sends_only_the_streams_settings_then_runs() {
     let report = run_pool(&client(&[&off, &set, &start, &done]), POOL, &o, &no_poll).await;
     assert_eq!(report.status, Status::Succeeded, "{report:?}");
     assert_eq!(set.num_calls(), 1);
-    assert_eq!((report.started_at, report.completed_at), (Some(1_000), Some(2_000)));
+    let (started, completed) = (report.started_at.unwrap(), report.completed_at.unwrap());
+    assert_eq!(completed - started, 1_000);
 }
 
 #[tokio::test]
@@ -160,7 +174,10 @@ async fn already_streamed_reports_when_the_next_run_is_allowed() {
     let last = mock!(Client::get_bulk_publish_details).then_output(|| details(BulkPublishStatus::Succeeded));
     let report = run_pool(&client(&[&on, &already, &last]), POOL, &opts(), &no_poll).await;
     assert_eq!(report.status, Status::AlreadyStreamed);
-    assert_eq!(report.next_allowed_at, Some(2_000 + 24 * 3600 * 1000));
+    assert_eq!(
+        report.next_allowed_at,
+        Some(report.completed_at.unwrap() + 24 * 3600 * 1000)
+    );
 }
 
 #[tokio::test]
@@ -178,6 +195,23 @@ async fn a_failed_run_and_refused_credentials_are_reported() {
     let report = run_pool(&client(&[&on, &refused]), POOL, &opts(), &no_poll).await;
     assert_eq!(report.status, Status::Error);
     assert!(report.message.unwrap().contains("NotAuthorized"));
+}
+
+#[tokio::test]
+async fn the_last_runs_outcome_is_not_taken_for_the_new_one() {
+    let on = streaming(StreamingStatus::Enabled);
+    let start = mock!(Client::bulk_publish).then_output(|| BulkPublishOutput::builder().build());
+    // Right after BulkPublish the details still describe yesterday's run, then the new one.
+    let polls = mock!(Client::get_bulk_publish_details)
+        .sequence()
+        .output(|| details_of(BulkPublishStatus::Failed, 25 * 3600 * 1000))
+        .output(|| details(BulkPublishStatus::InProgress))
+        .output(|| details(BulkPublishStatus::Succeeded))
+        .build();
+    let report = run_pool(&client(&[&on, &start, &polls]), POOL, &opts(), &no_poll).await;
+    assert_eq!(report.status, Status::Succeeded, "{report:?}");
+    assert_eq!(polls.num_calls(), 3);
+    assert!(report.started_at.unwrap() >= report.requested_at - 60_000);
 }
 
 #[tokio::test]
@@ -238,4 +272,29 @@ async fn advance_steps_to_completion_and_records_the_run_once() {
     let rows = std::fs::read_dir(dir.path().join("_bulk_publish")).unwrap().count();
     assert_eq!(rows, 1, "one row per run and status");
     assert_eq!(start.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn all_pools_follows_every_page() {
+    use aws_sdk_cognitosync::operation::list_identity_pool_usage::ListIdentityPoolUsageOutput;
+    use aws_sdk_cognitosync::types::IdentityPoolUsage;
+    let usage = |id: &str| IdentityPoolUsage::builder().identity_pool_id(id).build();
+    let pages = mock!(Client::list_identity_pool_usage)
+        .sequence()
+        .output(move || {
+            ListIdentityPoolUsageOutput::builder()
+                .identity_pool_usages(usage("us-east-1:01"))
+                .identity_pool_usages(usage("us-east-1:02"))
+                .next_token("p2")
+                .build()
+        })
+        .output(move || {
+            ListIdentityPoolUsageOutput::builder()
+                .identity_pool_usages(usage("us-east-1:03"))
+                .build()
+        })
+        .build();
+    let pools = synclake_bulk_publish::list_pools(&client(&[&pages])).await.unwrap();
+    assert_eq!(pools, ["us-east-1:01", "us-east-1:02", "us-east-1:03"]);
+    assert_eq!(pages.num_calls(), 2);
 }
