@@ -47,7 +47,7 @@ fn every_existing_dataset_reaches_the_table_and_the_run_is_recorded() {
         // The CLI signs with the test credentials (test/test): a developer here. Bulk publishes
         // pause between pages, so that a run stays IN_PROGRESS long enough to attach to.
         let extra = format!(
-            "bulk_publish_pause_ms = 1000\n[[developers]]\naccess_key = \"test\"\nsecret_key = \"test\"\n\
+            "bulk_publish_pause_ms = 2500\n[[developers]]\naccess_key = \"test\"\nsecret_key = \"test\"\n\
              [kinesis]\nendpoint = \"{}\"\naccess_key = \"test\"\nsecret_key = \"test\"\n",
             kinesis_endpoint()
         );

@@ -67,8 +67,9 @@ pub struct BulkPublishArgs {
     /// Longest pause between two status polls, seconds.
     #[arg(long, default_value_t = Options::default().poll_max.as_secs_f64())]
     pub poll_max_secs: f64,
-    /// Stop watching after this long (the runs go on on the server).
-    #[arg(long, default_value_t = Options::default().max_wait.as_secs())]
+    /// Stop watching after this long (the runs go on on the server; exit 6).
+    #[arg(long, default_value_t = Options::default().max_wait.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..=7 * 24 * 3600))]
     pub max_wait_secs: u64,
     /// The table whose `_bulk_publish/` records every run: a local directory or s3://bucket/prefix.
     #[arg(long, env = "SYNCLAKE_OUT")]
@@ -90,11 +91,21 @@ impl BulkPublishArgs {
             }),
             _ => None,
         };
+        let (poll_min, poll_max) = (
+            secs("--poll-min-secs", self.poll_min_secs)?,
+            secs("--poll-max-secs", self.poll_max_secs)?,
+        );
+        anyhow::ensure!(
+            poll_min <= poll_max,
+            "--poll-min-secs ({}) is above --poll-max-secs ({})",
+            self.poll_min_secs,
+            self.poll_max_secs
+        );
         Ok(Options {
             enable,
             wait: !self.no_wait,
-            poll_min: secs("--poll-min-secs", self.poll_min_secs)?,
-            poll_max: secs("--poll-max-secs", self.poll_max_secs)?,
+            poll_min,
+            poll_max,
             max_wait: Duration::from_secs(self.max_wait_secs),
             ..Options::default()
         })
@@ -113,7 +124,10 @@ pub fn run(args: BulkPublishArgs) -> anyhow::Result<ExitCode> {
             };
             Some(Store::open(out, &s3, &std::env::temp_dir().join("synclake-spool"))?)
         }
-        None => None,
+        None => {
+            tracing::warn!("no --out: the runs are not recorded in a table's _bulk_publish/");
+            None
+        }
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -121,11 +135,14 @@ pub fn run(args: BulkPublishArgs) -> anyhow::Result<ExitCode> {
         .context("start the async runtime")?;
     runtime.block_on(async move {
         let client = synclake_bulk_publish::client::connect(args.endpoint_url.as_deref(), args.region.as_deref()).await;
-        let pools = if args.all_pools {
+        let mut pools = if args.all_pools {
             list_pools(&client).await.map_err(anyhow::Error::msg)?
         } else {
             args.pool.clone()
         };
+        // A pool named twice would run twice (the second attaching to the first).
+        let mut seen = std::collections::HashSet::new();
+        pools.retain(|p| seen.insert(p.clone()));
         if pools.is_empty() {
             anyhow::bail!("no identity pools to bulk-publish");
         }
@@ -146,10 +163,10 @@ pub fn run(args: BulkPublishArgs) -> anyhow::Result<ExitCode> {
             done = work => done,
             _ = super::consume_cmd::wait_for_signal() => {
                 progress.clear();
-                eprintln!("interrupted: runs already started go on on the server (they cannot be stopped);");
-                for pool in &pools {
-                    eprintln!("  attach again with: synclake bulk-publish --pool {pool}");
-                }
+                eprintln!(
+                    "interrupted: runs already started go on on the server (they cannot be stopped); \
+                     run the same command again to attach to them (a finished run is then recorded)"
+                );
                 return Ok(ExitCode::from(130));
             }
         };

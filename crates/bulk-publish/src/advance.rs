@@ -33,7 +33,13 @@ pub struct AdvanceInput {
     /// Whether this loop attached to a run it did not start.
     #[serde(default)]
     pub attached: bool,
+    /// Steps in a row that failed (a refused call, a record that could not be written).
+    #[serde(default)]
+    pub failures: u32,
 }
+
+/// Failed steps in a row after which the loop ends with ERROR.
+pub const MAX_FAILURES: u32 = 10;
 
 /// A step's output: the next step's input, and whether the loop is done.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -43,6 +49,8 @@ pub struct AdvanceState {
     pub report: PoolReport,
     /// `true` when there is nothing more to do.
     pub done: bool,
+    /// Steps in a row that failed (carried to the next step).
+    pub failures: u32,
 }
 
 /// One step for one pool.
@@ -56,20 +64,43 @@ pub async fn advance(
     let Some(requested_at) = input.requested_at else {
         let requested_at = now_ms();
         if let Err(report) = preflight(client, pool, enable, requested_at).await {
-            return AdvanceState { report, done: true };
+            return AdvanceState {
+                report,
+                done: true,
+                failures: 0,
+            };
         }
         let mut report = PoolReport::new(pool, Status::InProgress, requested_at);
         return match start(client, pool, requested_at).await {
-            Err(report) => AdvanceState { report, done: true },
-            Ok(Start::AlreadyStreamed { completed_at }) => {
+            Err(report) => AdvanceState {
+                report,
+                done: true,
+                failures: 0,
+            },
+            Ok(Start::AlreadyStreamed {
+                started_at,
+                completed_at,
+            }) => {
                 report.status = Status::AlreadyStreamed;
+                report.started_at = started_at;
                 report.completed_at = completed_at;
                 report.next_allowed_at = completed_at.map(|c| c + WINDOW_MS);
-                AdvanceState { report, done: true }
+                report.message = Some("streamed successfully less than 24 hours ago".to_owned());
+                // A retried first step after a fast success lands here: the run is recorded.
+                let _ = record(table, &report).await;
+                AdvanceState {
+                    report,
+                    done: true,
+                    failures: 0,
+                }
             }
             Ok(started) => {
                 report.attached = started == Start::Attached;
-                AdvanceState { report, done: false }
+                AdvanceState {
+                    report,
+                    done: false,
+                    failures: 0,
+                }
             }
         };
     };
@@ -78,18 +109,30 @@ pub async fn advance(
     let details = match client.get_bulk_publish_details().identity_pool_id(pool).send().await {
         Ok(d) => d,
         Err(e) => {
-            // Not done: the next step asks again (the SDK already retried throttling).
             report.message = Some(format!("GetBulkPublishDetails: {}", DisplayErrorContext(&e)));
-            return AdvanceState { report, done: false };
+            // Refused credentials or a pool gone will not pass; anything else (the SDK already
+            // retried throttling) is asked again by the next step, up to MAX_FAILURES times.
+            let fatal = e
+                .as_service_error()
+                .is_some_and(|s| s.is_not_authorized_exception() || s.is_resource_not_found_exception());
+            return failed(report, input.failures, fatal);
         }
     };
     report.started_at = details.bulk_publish_start_time().and_then(|t| t.to_millis().ok());
     report.completed_at = details.bulk_publish_complete_time().and_then(|t| t.to_millis().ok());
-    if is_stale(&report, report.started_at) {
+    let terminal = matches!(
+        details.bulk_publish_status(),
+        Some(BulkPublishStatus::Succeeded | BulkPublishStatus::Failed)
+    );
+    if terminal && is_stale(&report, report.started_at, report.completed_at) {
         // The last run's outcome, before the one this loop asked for shows up.
         report.started_at = None;
         report.completed_at = None;
-        return AdvanceState { report, done: false };
+        return AdvanceState {
+            report,
+            done: false,
+            failures: 0,
+        };
     }
     match details.bulk_publish_status() {
         Some(BulkPublishStatus::Succeeded) => report.status = Status::Succeeded,
@@ -97,12 +140,33 @@ pub async fn advance(
             report.status = Status::Failed;
             report.message = details.failure_message().map(str::to_owned);
         }
-        _ => return AdvanceState { report, done: false },
+        _ => {
+            return AdvanceState {
+                report,
+                done: false,
+                failures: 0,
+            };
+        }
     }
     if let Err(e) = record(table, &report).await {
-        // Not done: the next step records it (create-only, so at most once).
+        // The next step records it (create-only, so at most once).
         report.message = Some(format!("not yet recorded in _bulk_publish/: {e}"));
-        return AdvanceState { report, done: false };
+        return failed(report, input.failures, false);
     }
-    AdvanceState { report, done: true }
+    AdvanceState {
+        report,
+        done: true,
+        failures: 0,
+    }
+}
+
+/// A failed step: done with ERROR when `fatal` or after [`MAX_FAILURES`] in a row, else asked
+/// again by the next step.
+fn failed(mut report: PoolReport, failures: u32, fatal: bool) -> AdvanceState {
+    let failures = failures.saturating_add(1);
+    let done = fatal || failures >= MAX_FAILURES;
+    if done {
+        report.status = Status::Error;
+    }
+    AdvanceState { report, done, failures }
 }

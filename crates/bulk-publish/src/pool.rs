@@ -73,6 +73,8 @@ pub enum Start {
     Attached,
     /// A run succeeded less than 24 hours ago, completing at this time (if the service says).
     AlreadyStreamed {
+        /// `BulkPublishStartTime` of the last success.
+        started_at: Option<i64>,
         /// `BulkPublishCompleteTime` of the last success.
         completed_at: Option<i64>,
     },
@@ -137,19 +139,27 @@ pub async fn start(client: &Client, pool: &str, requested_at: i64) -> Result<Sta
                 return Ok(Start::Attached);
             }
             if service.is_some_and(|s| s.is_already_streamed_exception()) {
-                let completed_at = match client.get_bulk_publish_details().identity_pool_id(pool).send().await {
-                    Ok(d) => millis(d.bulk_publish_complete_time()),
-                    Err(_) => None,
+                let (started_at, completed_at) = match client
+                    .get_bulk_publish_details()
+                    .identity_pool_id(pool)
+                    .send()
+                    .await
+                {
+                    Ok(d) => (
+                        millis(d.bulk_publish_start_time()),
+                        millis(d.bulk_publish_complete_time()),
+                    ),
+                    Err(e) => {
+                        tracing::warn!(pool, error = %DisplayErrorContext(&e), "GetBulkPublishDetails failed: the last success's times are unknown");
+                        (None, None)
+                    }
                 };
-                return Ok(Start::AlreadyStreamed { completed_at });
+                return Ok(Start::AlreadyStreamed {
+                    started_at,
+                    completed_at,
+                });
             }
-            let status = if service.is_some_and(|s| s.is_invalid_parameter_exception()) {
-                // Streaming turned off between the preflight and now.
-                Status::NotConfigured
-            } else {
-                Status::Error
-            };
-            Err(PoolReport::new(pool, status, requested_at)
+            Err(PoolReport::new(pool, Status::Error, requested_at)
                 .with_message(format!("BulkPublish: {}", DisplayErrorContext(&e))))
         }
     }
@@ -164,7 +174,9 @@ pub async fn watch(
     mut report: PoolReport,
     on_poll: &(dyn Fn(&str, &str) + Sync),
 ) -> PoolReport {
-    let deadline = Instant::now() + opts.max_wait;
+    let deadline = Instant::now()
+        .checked_add(opts.max_wait)
+        .unwrap_or_else(|| Instant::now() + Duration::from_secs(365 * 24 * 3600));
     let mut pause = opts.poll_min;
     let mut failures = 0;
     loop {
@@ -177,8 +189,12 @@ pub async fn watch(
                     .cloned()
                     .unwrap_or(BulkPublishStatus::NotStarted);
                 on_poll(pool, status.as_str());
-                let start = millis(d.bulk_publish_start_time());
-                if is_stale(&report, start) {
+                let (start, end) = (
+                    millis(d.bulk_publish_start_time()),
+                    millis(d.bulk_publish_complete_time()),
+                );
+                let terminal = matches!(status, BulkPublishStatus::Succeeded | BulkPublishStatus::Failed);
+                if terminal && is_stale(&report, start, end) {
                     // The previous run's outcome, before this run shows up: poll on.
                     report.started_at = None;
                 } else {
@@ -205,7 +221,7 @@ pub async fn watch(
                 if failures >= opts.max_poll_failures {
                     report.status = Status::Error;
                     report.message = Some(format!(
-                        "GetBulkPublishDetails failed {failures} times in a row ({}); the run may still be going: attach again with `synclake bulk-publish --pool {pool}`",
+                        "GetBulkPublishDetails failed {failures} times in a row ({}); the run may still be going: run the same command again to attach to it",
                         DisplayErrorContext(&e)
                     ));
                     return report;
@@ -213,14 +229,14 @@ pub async fn watch(
             }
         }
         if Instant::now() + pause > deadline {
-            report.status = Status::InProgress;
+            report.status = Status::StillRunning;
             report.message = Some(format!(
-                "still running after {:?}; the run goes on on the server: attach again with `synclake bulk-publish --pool {pool}`",
+                "still running after {:?}; the run goes on on the server: run the same command again to attach to it",
                 opts.max_wait
             ));
             return report;
         }
-        // Full jitter on top of the pause, so that many pools do not poll in step.
+        // Up to a quarter of the pause on top, at random, so that many pools do not poll in step.
         let jitter = rand::rng().random_range(0..=pause.as_millis().min(u128::from(u32::MAX)) as u64 / 4);
         tokio::time::sleep(pause + Duration::from_millis(jitter)).await;
         pause = (pause * 3 / 2).min(opts.poll_max);
@@ -231,11 +247,17 @@ pub async fn watch(
 /// than our request.
 const CLOCK_SKEW_MS: i64 = 60_000;
 
-/// Whether a terminal status belongs to an earlier run: we started this run (not attached), and
-/// the run reported started well before we asked. Right after BulkPublish the details can still
-/// describe the last run (a FAILED one may be minutes old; a SUCCEEDED one at least a day).
-pub fn is_stale(report: &PoolReport, started_at: Option<i64>) -> bool {
-    !report.attached && started_at.is_some_and(|s| s < report.requested_at - CLOCK_SKEW_MS)
+/// Whether a terminal status belongs to an earlier run. Right after BulkPublish the details can
+/// still describe the last run (a FAILED one may be minutes old; a SUCCEEDED one at least a
+/// day). A run we started must have started after we asked; a run we attached to was in
+/// progress when we asked, so it must have completed after.
+pub fn is_stale(report: &PoolReport, started_at: Option<i64>, completed_at: Option<i64>) -> bool {
+    let floor = report.requested_at.saturating_sub(CLOCK_SKEW_MS);
+    if report.attached {
+        completed_at.is_some_and(|c| c < floor)
+    } else {
+        started_at.is_some_and(|s| s < floor)
+    }
 }
 
 /// One pool: preflight, start, watch (unless `!opts.wait`).
@@ -252,8 +274,12 @@ pub async fn run_pool(
     let mut report = PoolReport::new(pool, Status::InProgress, requested_at);
     match start(client, pool, requested_at).await {
         Err(r) => return r,
-        Ok(Start::AlreadyStreamed { completed_at }) => {
+        Ok(Start::AlreadyStreamed {
+            started_at,
+            completed_at,
+        }) => {
             report.status = Status::AlreadyStreamed;
+            report.started_at = started_at;
             report.completed_at = completed_at;
             report.next_allowed_at = completed_at.map(|c| c + WINDOW_MS);
             report.message = Some(match completed_at {
@@ -271,9 +297,12 @@ pub async fn run_pool(
         Ok(Start::Started) => tracing::info!(pool, "bulk publish started"),
     }
     if !opts.wait {
-        report.message = Some(format!(
-            "left running on the server; follow it with `synclake bulk-publish --pool {pool}`"
-        ));
+        // The service's start time names the run's row, so that its later rows line up.
+        if let Ok(d) = client.get_bulk_publish_details().identity_pool_id(pool).send().await {
+            report.started_at = millis(d.bulk_publish_start_time())
+                .filter(|s| *s >= requested_at.saturating_sub(CLOCK_SKEW_MS) || report.attached);
+        }
+        report.message = Some("left running on the server; run the same command again to attach to it".to_owned());
         return report;
     }
     watch(client, pool, opts, report, on_poll).await

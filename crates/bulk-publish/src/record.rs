@@ -30,10 +30,27 @@ pub fn schema() -> Schema {
     ])
 }
 
-/// Whether a report describes a run worth a row: one that started (succeeded, failed, or left
-/// in progress). Refusals (not configured, already streamed) and errors ran nothing.
-pub fn is_run(report: &PoolReport) -> bool {
-    matches!(report.status, Status::Succeeded | Status::Failed | Status::InProgress)
+/// The row a report gives, if any: a run that started (succeeded, failed, left in progress)
+/// is a row as reported; an AlreadyStreamed answer names the last success (its start time),
+/// recorded as SUCCEEDED — so a run finished after `--no-wait` or an interrupted watch still
+/// gets its row (the same name as when it was watched: create-only writes it once). Refusals
+/// and errors ran nothing.
+pub fn row(report: &PoolReport) -> Option<PoolReport> {
+    match report.status {
+        Status::Succeeded | Status::Failed | Status::InProgress => Some(report.clone()),
+        Status::StillRunning => Some(PoolReport {
+            status: Status::InProgress,
+            ..report.clone()
+        }),
+        Status::AlreadyStreamed if report.started_at.is_some() => Some(PoolReport {
+            status: Status::Succeeded,
+            attached: false,
+            message: None,
+            next_allowed_at: None,
+            ..report.clone()
+        }),
+        _ => None,
+    }
 }
 
 /// The object key of a report's row: the run is named by its start time (the request time
@@ -85,17 +102,19 @@ pub enum RecordError {
     Store(#[from] LakeError),
 }
 
-/// Records a run (when [`is_run`]); `Ok(false)` when it was recorded before or is not a run.
+/// Records a report's [`row`]; `Ok(false)` when it was recorded before or gives no row.
 pub async fn record(store: &Store, report: &PoolReport) -> Result<bool, RecordError> {
-    if !is_run(report) {
+    let Some(row) = row(report) else {
         return Ok(false);
-    }
-    Ok(store.create_control(&key(report), encode(report)?).await?)
+    };
+    Ok(store.create_control(&key(&row), encode(&row)?).await?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use arrow_array::cast::AsArray as _;
+    use arrow_array::types::TimestampMillisecondType;
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
     #[test]
@@ -104,14 +123,38 @@ mod tests {
         r.started_at = Some(2_000);
         r.completed_at = Some(3_000);
         assert_eq!(key(&r), "_bulk_publish/us-east-1_0001-2000-SUCCEEDED.parquet");
-        let bytes = bytes::Bytes::from(encode(&r).unwrap_or_default());
+        r.message = Some("m".into());
+        let bytes = bytes::Bytes::from(encode(&r).expect("encodes"));
         let batches: Vec<RecordBatch> = ParquetRecordBatchReaderBuilder::try_new(bytes)
             .and_then(|b| b.build())
             .map(|r| r.filter_map(Result::ok).collect())
-            .unwrap_or_default();
+            .expect("reads");
         assert_eq!(batches.len(), 1);
-        assert_eq!(batches[0].num_rows(), 1);
-        assert_eq!(batches[0].schema().as_ref(), &schema());
-        assert!(!is_run(&PoolReport::new("p", Status::AlreadyStreamed, 0)));
+        let b = &batches[0];
+        assert_eq!(b.num_rows(), 1);
+        assert_eq!(b.schema().as_ref(), &schema());
+        let text = |name: &str| b.column_by_name(name).map(|c| c.as_string::<i32>().value(0).to_owned());
+        let time = |name: &str| {
+            b.column_by_name(name)
+                .map(|c| c.as_primitive::<TimestampMillisecondType>().value(0))
+        };
+        assert_eq!(text("pool").as_deref(), Some("us-east-1:0001"));
+        assert_eq!(text("status").as_deref(), Some("SUCCEEDED"));
+        assert_eq!(text("message").as_deref(), Some("m"));
+        assert_eq!(
+            (time("requested_at"), time("started_at"), time("completed_at")),
+            (Some(1_000), Some(2_000), Some(3_000))
+        );
+        assert!(
+            row(&PoolReport::new("p", Status::AlreadyStreamed, 0)).is_none(),
+            "no start time: nothing to name"
+        );
+        assert!(row(&PoolReport::new("p", Status::NotConfigured, 0)).is_none());
+        let mut already = PoolReport::new("p", Status::AlreadyStreamed, 5_000);
+        already.started_at = Some(2_000);
+        assert_eq!(
+            row(&already).map(|r| key(&r)),
+            Some("_bulk_publish/p-2000-SUCCEEDED.parquet".to_owned())
+        );
     }
 }

@@ -15,9 +15,11 @@ pub enum Status {
     NotConfigured,
     /// A run succeeded less than 24 hours ago; the next is allowed later.
     AlreadyStreamed,
-    /// Started (or attached) and not watched to the end (`--no-wait`, a deadline, Ctrl-C):
+    /// Started (or attached) and left running on purpose (`--no-wait`, the Lambda's steps):
     /// the run goes on on the server.
     InProgress,
+    /// Watched until `--max-wait-secs` without an end: the run goes on on the server.
+    StillRunning,
     /// The orchestrator could not do its job (refused credentials, an unknown pool, ...).
     Error,
 }
@@ -31,6 +33,7 @@ impl Status {
             Status::NotConfigured => "NOT_CONFIGURED",
             Status::AlreadyStreamed => "ALREADY_STREAMED",
             Status::InProgress => "IN_PROGRESS",
+            Status::StillRunning => "STILL_RUNNING",
             Status::Error => "ERROR",
         }
     }
@@ -94,14 +97,18 @@ pub mod codes {
     pub const NOT_CONFIGURED: u8 = 4;
     /// A pool was streamed less than 24 hours ago (only with `--strict`).
     pub const ALREADY_STREAMED: u8 = 5;
+    /// A run was still going when the watch gave up (`--max-wait-secs`).
+    pub const STILL_RUNNING: u8 = 6;
 }
 
-/// The exit status of a set of reports (see [`codes`]).
+/// The exit status of a set of reports (see [`codes`]), by seriousness, not by number: ERROR >
+/// FAILED > NOT_CONFIGURED > STILL_RUNNING > ALREADY_STREAMED (with `strict`) > success.
 pub fn exit_code(reports: &[PoolReport], strict: bool) -> u8 {
     let rank = |s: Status| match s {
-        Status::Error => (4, codes::ERROR),
-        Status::Failed => (3, codes::FAILED),
-        Status::NotConfigured => (2, codes::NOT_CONFIGURED),
+        Status::Error => (5, codes::ERROR),
+        Status::Failed => (4, codes::FAILED),
+        Status::NotConfigured => (3, codes::NOT_CONFIGURED),
+        Status::StillRunning => (2, codes::STILL_RUNNING),
         Status::AlreadyStreamed if strict => (1, codes::ALREADY_STREAMED),
         _ => (0, 0),
     };
@@ -127,5 +134,9 @@ mod tests {
             codes::FAILED
         );
         assert_eq!(exit_code(&[r(Status::Failed), r(Status::Error)], false), codes::ERROR);
+        assert_eq!(
+            exit_code(&[r(Status::StillRunning), r(Status::AlreadyStreamed)], true),
+            codes::STILL_RUNNING
+        );
     }
 }

@@ -218,11 +218,17 @@ async fn the_last_runs_outcome_is_not_taken_for_the_new_one() {
 async fn no_wait_leaves_the_run_going() {
     let on = streaming(StreamingStatus::Enabled);
     let start = mock!(Client::bulk_publish).then_output(|| BulkPublishOutput::builder().build());
+    let running = mock!(Client::get_bulk_publish_details).then_output(|| details(BulkPublishStatus::InProgress));
     let mut o = opts();
     o.wait = false;
-    let report = run_pool(&client(&[&on, &start]), POOL, &o, &no_poll).await;
+    let report = run_pool(&client(&[&on, &start, &running]), POOL, &o, &no_poll).await;
     assert_eq!(report.status, Status::InProgress);
-    assert!(report.message.unwrap().contains("synclake bulk-publish --pool"));
+    assert_eq!(
+        report.started_at,
+        Some(now()),
+        "the service's start time names the run's row"
+    );
+    assert!(report.message.unwrap().contains("run the same command again"));
 }
 
 #[tokio::test]
@@ -249,6 +255,7 @@ async fn advance_steps_to_completion_and_records_the_run_once() {
             pool: POOL.into(),
             requested_at: None,
             attached: false,
+            failures: 0,
         },
         None,
         &table,
@@ -260,6 +267,7 @@ async fn advance_steps_to_completion_and_records_the_run_once() {
         pool: POOL.into(),
         requested_at: Some(first.report.requested_at),
         attached: false,
+        failures: 0,
     };
     let second = advance(&c, &next, None, &table).await;
     assert!(!second.done, "still in progress");
@@ -297,4 +305,132 @@ async fn all_pools_follows_every_page() {
     let pools = synclake_bulk_publish::list_pools(&client(&[&pages])).await.unwrap();
     assert_eq!(pools, ["us-east-1:01", "us-east-1:02", "us-east-1:03"]);
     assert_eq!(pages.num_calls(), 2);
+}
+
+#[tokio::test]
+async fn refused_configuration_calls_are_errors_naming_the_call() {
+    use aws_sdk_cognitosync::operation::get_identity_pool_configuration::GetIdentityPoolConfigurationError;
+    use aws_sdk_cognitosync::operation::set_identity_pool_configuration::SetIdentityPoolConfigurationError;
+    use aws_sdk_cognitosync::types::error::{ConcurrentModificationException, ResourceNotFoundException};
+    let missing = mock!(Client::get_identity_pool_configuration).then_error(|| {
+        GetIdentityPoolConfigurationError::ResourceNotFoundException(
+            ResourceNotFoundException::builder().message("no pool").build().unwrap(),
+        )
+    });
+    let report = run_pool(&client(&[&missing]), POOL, &opts(), &no_poll).await;
+    assert_eq!(report.status, Status::Error);
+    assert!(report.message.unwrap().starts_with("GetIdentityPoolConfiguration"));
+
+    let off = streaming(StreamingStatus::Disabled);
+    let busy = mock!(Client::set_identity_pool_configuration).then_error(|| {
+        SetIdentityPoolConfigurationError::ConcurrentModificationException(
+            ConcurrentModificationException::builder()
+                .message("busy")
+                .build()
+                .unwrap(),
+        )
+    });
+    let mut o = opts();
+    o.enable = Some(EnableStreaming {
+        stream: "s".into(),
+        role_arn: "arn:aws:iam::1:role/r".into(),
+    });
+    let report = run_pool(&client(&[&off, &busy]), POOL, &o, &no_poll).await;
+    assert_eq!(report.status, Status::Error);
+    assert!(report.message.unwrap().contains("enable Cognito Streams"));
+}
+
+#[tokio::test]
+async fn polls_that_keep_failing_or_never_end_stop_the_watch_not_the_run() {
+    let on = streaming(StreamingStatus::Enabled);
+    let start = mock!(Client::bulk_publish).then_output(|| BulkPublishOutput::builder().build());
+    let broken = mock!(Client::get_bulk_publish_details).then_error(|| {
+        GetBulkPublishDetailsError::generic(
+            ErrorMetadata::builder()
+                .code("InternalErrorException")
+                .message("boom")
+                .build(),
+        )
+    });
+    let mut o = opts();
+    o.max_poll_failures = 3;
+    let report = run_pool(&client(&[&on, &start, &broken]), POOL, &o, &no_poll).await;
+    assert_eq!(report.status, Status::Error);
+    assert!(report.message.unwrap().contains("3 times in a row"));
+
+    let forever = mock!(Client::get_bulk_publish_details).then_output(|| details(BulkPublishStatus::InProgress));
+    let mut o = opts();
+    o.max_wait = Duration::from_millis(30);
+    let report = run_pool(&client(&[&on, &start, &forever]), POOL, &o, &no_poll).await;
+    assert_eq!(report.status, Status::StillRunning);
+    assert!(report.message.unwrap().contains("run the same command again"));
+}
+
+#[tokio::test]
+async fn advance_ends_at_once_on_refusals_and_records_a_success_it_missed() {
+    use aws_sdk_cognitosync::types::error::NotAuthorizedException as Refused;
+    let dir = tempfile::tempdir().unwrap();
+    let table = synclake_lake::Store::open(
+        dir.path().to_str().unwrap(),
+        &synclake_lake::S3Options::default(),
+        &dir.path().join("spool"),
+    )
+    .unwrap();
+    let first = |pool: &str| AdvanceInput {
+        pool: pool.into(),
+        requested_at: None,
+        attached: false,
+        failures: 0,
+    };
+
+    let off = streaming(StreamingStatus::Disabled);
+    let state = advance(&client(&[&off]), &first(POOL), None, &table).await;
+    assert!(state.done);
+    assert_eq!(state.report.status, Status::NotConfigured);
+
+    // A retried first step after a fast success: AlreadyStreamed, and the success is recorded.
+    let on = streaming(StreamingStatus::Enabled);
+    let already = mock!(Client::bulk_publish).then_error(|| {
+        BulkPublishError::AlreadyStreamedException(AlreadyStreamedException::builder().message("done").build().unwrap())
+    });
+    let last = mock!(Client::get_bulk_publish_details).then_output(|| details(BulkPublishStatus::Succeeded));
+    let state = advance(&client(&[&on, &already, &last]), &first(POOL), None, &table).await;
+    assert!(state.done);
+    assert_eq!(state.report.status, Status::AlreadyStreamed);
+    let rows: Vec<String> = std::fs::read_dir(dir.path().join("_bulk_publish"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(rows.len(), 1);
+    assert!(rows[0].ends_with("-SUCCEEDED.parquet"), "{rows:?}");
+
+    // Refused credentials while watching end the loop; a passing failure is asked again.
+    let refused = mock!(Client::get_bulk_publish_details).then_error(|| {
+        GetBulkPublishDetailsError::NotAuthorizedException(Refused::builder().message("no").build().unwrap())
+    });
+    let watching = AdvanceInput {
+        requested_at: Some(synclake_bulk_publish::pool::now_ms()),
+        ..first(POOL)
+    };
+    let state = advance(&client(&[&refused]), &watching, None, &table).await;
+    assert!(state.done);
+    assert_eq!(state.report.status, Status::Error);
+    let flaky = mock!(Client::get_bulk_publish_details).then_error(|| {
+        GetBulkPublishDetailsError::generic(
+            ErrorMetadata::builder()
+                .code("InternalErrorException")
+                .message("boom")
+                .build(),
+        )
+    });
+    let state = advance(&client(&[&flaky]), &watching, None, &table).await;
+    assert!(!state.done);
+    assert_eq!(state.failures, 1);
+    let last_chance = AdvanceInput {
+        failures: synclake_bulk_publish::advance::MAX_FAILURES - 1,
+        ..watching
+    };
+    let state = advance(&client(&[&flaky]), &last_chance, None, &table).await;
+    assert!(state.done);
+    assert_eq!(state.report.status, Status::Error);
 }

@@ -318,8 +318,13 @@ async fn bulk_publish_advances_to_completion_under_the_lambda_emulator() {
     }
     assert_eq!(state["status"], "SUCCEEDED", "{state}");
     assert!(steps >= 2, "the run was watched over several invocations");
-    let runs = std::fs::read_dir(table.join("_bulk_publish")).unwrap().count();
-    assert_eq!(runs, 1);
+    let runs: Vec<String> = std::fs::read_dir(table.join("_bulk_publish"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(runs.len(), 1);
+    assert!(runs[0].ends_with("-SUCCEEDED.parquet"), "{runs:?}");
+    assert!(state["started_at"].as_i64() <= state["completed_at"].as_i64(), "{state}");
     // The bulk publish put the dataset on the (embedded) stream.
     assert_eq!(svc.running.store.outbox_after(0, 10).unwrap().len(), 1);
     svc.running.stop().await.unwrap();
