@@ -324,7 +324,10 @@ async fn bulk_publish_advances_to_completion_under_the_lambda_emulator() {
         .collect();
     assert_eq!(runs.len(), 1);
     assert!(runs[0].ends_with("-SUCCEEDED.parquet"), "{runs:?}");
-    assert!(state["started_at"].as_i64() <= state["completed_at"].as_i64(), "{state}");
+    assert!(
+        state["started_at"].as_i64() <= state["completed_at"].as_i64(),
+        "{state}"
+    );
     // The bulk publish put the dataset on the (embedded) stream.
     assert_eq!(svc.running.store.outbox_after(0, 10).unwrap().len(), 1);
     svc.running.stop().await.unwrap();
