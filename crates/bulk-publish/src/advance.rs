@@ -18,7 +18,7 @@ use aws_smithy_types::error::display::DisplayErrorContext;
 use serde::{Deserialize, Serialize};
 use synclake_lake::Store;
 
-use crate::pool::{EnableStreaming, Start, WINDOW_MS, is_stale, now_ms, preflight, start};
+use crate::pool::{EnableStreaming, Start, already_streamed, is_stale, now_ms, preflight, start};
 use crate::record::record;
 use crate::report::{PoolReport, Status};
 
@@ -81,13 +81,11 @@ pub async fn advance(
                 started_at,
                 completed_at,
             }) => {
-                report.status = Status::AlreadyStreamed;
-                report.started_at = started_at;
-                report.completed_at = completed_at;
-                report.next_allowed_at = completed_at.map(|c| c + WINDOW_MS);
-                report.message = Some("streamed successfully less than 24 hours ago".to_owned());
+                let report = already_streamed(pool, requested_at, started_at, completed_at);
                 // A retried first step after a fast success lands here: the run is recorded.
-                let _ = record(table, &report).await;
+                if let Err(e) = record(table, &report).await {
+                    tracing::warn!(pool, error = %e, "the last success could not be recorded in _bulk_publish/");
+                }
                 AdvanceState {
                     report,
                     done: true,

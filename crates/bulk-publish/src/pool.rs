@@ -243,6 +243,24 @@ pub async fn watch(
     }
 }
 
+/// The report of a pool whose last success was less than 24 hours ago.
+pub fn already_streamed(
+    pool: &str,
+    requested_at: i64,
+    started_at: Option<i64>,
+    completed_at: Option<i64>,
+) -> PoolReport {
+    let mut report = PoolReport::new(pool, Status::AlreadyStreamed, requested_at);
+    report.started_at = started_at;
+    report.completed_at = completed_at;
+    report.next_allowed_at = completed_at.map(|c| c.saturating_add(WINDOW_MS));
+    report.message = Some(match completed_at {
+        Some(c) => format!("streamed successfully at {c} (epoch ms); the next bulk publish is allowed 24 hours later"),
+        None => "streamed successfully less than 24 hours ago".to_owned(),
+    });
+    report
+}
+
 /// How far the service's clock may be behind ours before a run's start time reads as older
 /// than our request.
 const CLOCK_SKEW_MS: i64 = 60_000;
@@ -277,19 +295,7 @@ pub async fn run_pool(
         Ok(Start::AlreadyStreamed {
             started_at,
             completed_at,
-        }) => {
-            report.status = Status::AlreadyStreamed;
-            report.started_at = started_at;
-            report.completed_at = completed_at;
-            report.next_allowed_at = completed_at.map(|c| c + WINDOW_MS);
-            report.message = Some(match completed_at {
-                Some(c) => {
-                    format!("streamed successfully at {c} (epoch ms); the next bulk publish is allowed 24 hours later")
-                }
-                None => "streamed successfully less than 24 hours ago".to_owned(),
-            });
-            return report;
-        }
+        }) => return already_streamed(pool, requested_at, started_at, completed_at),
         Ok(Start::Attached) => {
             report.attached = true;
             tracing::info!(pool, "a bulk publish was already in progress: attached to it");
