@@ -183,3 +183,86 @@ fn every_existing_dataset_reaches_the_table_and_the_run_is_recorded() {
         svc.running.stop().await.unwrap();
     });
 }
+
+#[test]
+fn ctrl_c_leaves_the_run_going_and_says_how_to_attach() {
+    rt().block_on(async {
+        let extra = "bulk_publish_pause_ms = 4000\n[[developers]]\naccess_key = \"test\"\nsecret_key = \"test\"\n";
+        let svc = LocalService::start_with(&config_text(extra), None).await;
+        let dev = svc.developer();
+        dev.set_identity_pool_configuration()
+            .identity_pool_id(POOL)
+            .cognito_streams(
+                aws_sdk_cognitosync::types::CognitoStreams::builder()
+                    .stream_name("embedded")
+                    .role_arn("arn:aws:iam::123456789012:role/CognitoStreams")
+                    .streaming_status(aws_sdk_cognitosync::types::StreamingStatus::Enabled)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_synclake"))
+            .args([
+                "bulk-publish",
+                "--endpoint-url",
+                &svc.url,
+                "--pool",
+                POOL,
+                "--poll-min-secs",
+                "0.05",
+            ])
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Once the run is IN_PROGRESS on the service, interrupt the command.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let d = dev
+                .get_bulk_publish_details()
+                .identity_pool_id(POOL)
+                .send()
+                .await
+                .unwrap();
+            if d.bulk_publish_status == Some(aws_sdk_cognitosync::types::BulkPublishStatus::InProgress) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the run never started");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let pid = child.id().to_string();
+        assert!(
+            std::process::Command::new("kill")
+                .args(["-INT", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+            .await
+            .unwrap()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(130), "{err}");
+        assert!(
+            err.contains("go on on the server") && err.contains("run the same command again"),
+            "{err}"
+        );
+        // The run was not stopped: it is still in progress, and ends on its own.
+        let d = dev
+            .get_bulk_publish_details()
+            .identity_pool_id(POOL)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            d.bulk_publish_status,
+            Some(aws_sdk_cognitosync::types::BulkPublishStatus::InProgress)
+        );
+        svc.running.stop().await.unwrap();
+    });
+}
