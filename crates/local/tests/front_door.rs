@@ -8,8 +8,7 @@ use std::time::{Duration, SystemTime};
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4;
-use synclake_testkit::cognito::{IDENTITY, LocalService, POOL};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use synclake_testkit::cognito::{IDENTITY, LocalService, POOL, raw_request};
 
 /// A signed request: (method, path, headers, body), headers including Authorization.
 struct Signed {
@@ -57,26 +56,7 @@ fn signed(host: &str, path: &str, body: &str, region: &str, time: SystemTime) ->
 
 /// Sends a request over a raw socket: (status, x-amzn-ErrorType or "").
 async fn send(addr: &str, method: &str, r: &Signed) -> (u16, String) {
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let mut text = format!(
-        "{method} {} HTTP/1.1\r\nconnection: close\r\ncontent-length: {}\r\n",
-        r.path,
-        r.body.len()
-    );
-    for (k, v) in &r.headers {
-        text.push_str(&format!("{k}: {v}\r\n"));
-    }
-    text.push_str("\r\n");
-    text.push_str(&r.body);
-    s.write_all(text.as_bytes()).await.unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).await.unwrap();
-    let status = out.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let kind = out
-        .lines()
-        .find_map(|l| l.strip_prefix("x-amzn-errortype: ").map(str::to_owned))
-        .unwrap_or_default();
-    (status, kind)
+    raw_request(addr, method, &r.path, &r.headers, r.body.as_bytes()).await
 }
 
 fn update_path() -> String {

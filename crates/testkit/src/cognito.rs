@@ -226,3 +226,37 @@ pub async fn sync(c: &Client, pool: &str, identity: &str, dataset: &str, patches
         .await
         .is_ok()
 }
+
+/// One HTTP/1.1 request over a raw socket, exactly as given (no client to fix it up): the status
+/// and the `x-amzn-ErrorType` header ("" when absent). A closed connection without an answer
+/// is status 0.
+pub async fn raw_request(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> (u16, String) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nconnection: close\r\ncontent-length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    let mut request = head.into_bytes();
+    request.extend_from_slice(body);
+    s.write_all(&request).await.unwrap();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out).await;
+    let out = String::from_utf8_lossy(&out);
+    let status = out.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let kind = out
+        .lines()
+        .find_map(|l| l.strip_prefix("x-amzn-errortype: ").map(str::to_owned))
+        .unwrap_or_default();
+    (status, kind)
+}
