@@ -108,6 +108,7 @@ async fn demo(args: DemoArgs, config: Config) -> anyhow::Result<ExitCode> {
         data_dir: None,
         verify_signatures: true,
         test_clock: false,
+        sync_every_commit: false,
     };
     let service = synclake_local::start(&config, &options, listener, Clock::system()).await?;
     let url = format!("http://{}", service.addr);

@@ -34,6 +34,10 @@ pub struct LocalArgs {
     /// Serve `POST /_local/clock` so tests can move the service's clock forward.
     #[arg(long)]
     pub test_clock: bool,
+    /// fsync every commit: nothing acknowledged is lost to a power loss either (default: only
+    /// a process crash is survived; docs/local.md, "Storage and durability").
+    #[arg(long, requires = "data_dir")]
+    pub sync_every_commit: bool,
 }
 
 /// Runs the service until a signal, then stops it cleanly.
@@ -43,6 +47,7 @@ pub fn run(args: LocalArgs) -> anyhow::Result<ExitCode> {
         data_dir: args.data_dir.clone(),
         verify_signatures: !args.no_verify,
         test_clock: args.test_clock,
+        sync_every_commit: args.sync_every_commit,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

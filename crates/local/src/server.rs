@@ -34,6 +34,8 @@ pub struct Options {
     pub verify_signatures: bool,
     /// Serve `POST /_local/clock` to move the clock forward.
     pub test_clock: bool,
+    /// fsync every commit (`--sync-every-commit`): durable across a power loss, slower.
+    pub sync_every_commit: bool,
 }
 
 /// Why the service could not start.
@@ -108,7 +110,13 @@ pub async fn start(
                 path: dir.clone(),
                 source,
             })?;
-            Store::open(dir, clock.clone(), config.limits, config.session_ttl_secs)?
+            Store::open(
+                dir,
+                clock.clone(),
+                config.limits,
+                config.session_ttl_secs,
+                options.sync_every_commit,
+            )?
         }
         None => Store::in_memory(clock.clone(), config.limits, config.session_ttl_secs)?,
     };

@@ -123,6 +123,7 @@ async fn every_hostile_request_gets_a_modelled_answer() {
         data_dir: None,
         verify_signatures: false,
         test_clock: false,
+        sync_every_commit: false,
     };
     let running = synclake_local::start(&config, &options, listener, Clock::system())
         .await

@@ -43,3 +43,28 @@ async fn a_broken_table_is_an_internal_error_not_a_crash() {
         .unwrap();
     svc.running.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn sync_every_commit_asks_sqlite_for_an_fsync_per_commit() {
+    for (flag, expected) in [(false, 1), (true, 2)] {
+        let dir = tempfile::tempdir().unwrap();
+        let options = synclake_local::Options {
+            data_dir: Some(dir.path().to_owned()),
+            verify_signatures: true,
+            test_clock: false,
+            sync_every_commit: flag,
+        };
+        let config = synclake_local::Config::parse(&config_text("")).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let running = synclake_local::start(&config, &options, listener, synclake_local::Clock::system())
+            .await
+            .unwrap();
+        // 1 = NORMAL (a process crash loses nothing acknowledged), 2 = FULL (nor a power loss).
+        assert_eq!(
+            running.store.synchronous().unwrap(),
+            expected,
+            "--sync-every-commit {flag}"
+        );
+        running.stop().await.unwrap();
+    }
+}

@@ -64,6 +64,7 @@ impl LocalService {
             data_dir,
             verify_signatures: true,
             test_clock: true,
+            sync_every_commit: false,
         };
         let running = synclake_local::start(&config, &options, listener, Clock::system())
             .await

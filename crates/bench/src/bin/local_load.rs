@@ -3,7 +3,7 @@
 //!
 //! ```sh
 //! local_load --synclake target/release/synclake [--clients 16] [--seconds 10] [--warmup 2]
-//!            [--streaming off|embedded|kinesis --kinesis-endpoint URL] [--in-memory]
+//!            [--streaming off|embedded|kinesis --kinesis-endpoint URL] [--in-memory | --sync-every-commit]
 //! ```
 //!
 //! Each client signs as its own identity and updates one record at a time in its own dataset,
@@ -28,6 +28,7 @@ struct Args {
     streaming: String,
     kinesis_endpoint: Option<String>,
     in_memory: bool,
+    sync_every_commit: bool,
 }
 
 fn parse() -> Args {
@@ -39,6 +40,7 @@ fn parse() -> Args {
         streaming: "off".into(),
         kinesis_endpoint: None,
         in_memory: false,
+        sync_every_commit: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -51,6 +53,7 @@ fn parse() -> Args {
             "--streaming" => a.streaming = value(),
             "--kinesis-endpoint" => a.kinesis_endpoint = Some(value()),
             "--in-memory" => a.in_memory = true,
+            "--sync-every-commit" => a.sync_every_commit = true,
             other => panic!("unknown flag {other}"),
         }
     }
@@ -98,6 +101,9 @@ fn start(a: &Args, dir: &std::path::Path) -> (Child, String) {
         cmd.arg("--in-memory");
     } else {
         cmd.arg("--data-dir").arg(dir.join("data"));
+        if a.sync_every_commit {
+            cmd.arg("--sync-every-commit");
+        }
     }
     let mut child = cmd
         .env("RUST_LOG", "warn")

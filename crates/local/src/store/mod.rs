@@ -8,7 +8,9 @@
 //! nothing acknowledged. A **power loss** may lose the last transactions acknowledged before it
 //! (SQLite syncs the WAL at checkpoints, not at every commit); the database stays consistent.
 //! Checkpoints (copying the WAL into the database, with its fsync) run on a thread of their own
-//! with its own connection, every [`CHECKPOINT_EVERY`], never inside a request's commit.
+//! with its own connection, every [`CHECKPOINT_EVERY`], never inside a request's commit. With
+//! `--sync-every-commit` (`synchronous = FULL`) every commit also fsyncs the WAL before the
+//! request is answered: a power loss loses nothing acknowledged either.
 //!
 //! # Concurrency
 //! One connection serves every request, one transaction at a time (`BEGIN IMMEDIATE` for
@@ -64,11 +66,19 @@ pub const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_mill
 
 impl Store {
     /// Opens (creating if needed) the database under `dir`.
-    pub fn open(dir: &Path, clock: Clock, limits: Limits, session_ttl_secs: u64) -> rusqlite::Result<Store> {
+    /// `sync_every_commit` makes every commit fsync the WAL (`synchronous = FULL`): nothing
+    /// acknowledged is lost to a power loss either, at the price of one fsync per change.
+    pub fn open(
+        dir: &Path,
+        clock: Clock,
+        limits: Limits,
+        session_ttl_secs: u64,
+        sync_every_commit: bool,
+    ) -> rusqlite::Result<Store> {
         let path = dir.join(DB_FILE);
         let conn = Connection::open(&path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "synchronous", if sync_every_commit { "FULL" } else { "NORMAL" })?;
         // Checkpoints happen off the request path (below), not when a commit fills the WAL.
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         let store = Store::with_connection(conn, clock, limits, session_ttl_secs)?;
@@ -101,6 +111,11 @@ impl Store {
             limits,
             session_ttl_ms: i64::try_from(session_ttl_secs.saturating_mul(1000)).unwrap_or(i64::MAX),
         })
+    }
+
+    /// SQLite's `synchronous` setting in force (1 NORMAL, 2 FULL), for diagnostics and tests.
+    pub fn synchronous(&self) -> rusqlite::Result<i64> {
+        self.lock().pragma_query_value(None, "synchronous", |r| r.get(0))
     }
 
     /// The clock the store stamps changes with.
