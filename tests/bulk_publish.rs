@@ -155,18 +155,7 @@ fn every_existing_dataset_reaches_the_table_and_the_run_is_recorded() {
         assert_eq!(code, Some(5));
 
         // A run already in progress (started by someone else) is attached to.
-        dev.set_identity_pool_configuration()
-            .identity_pool_id(OTHER_POOL)
-            .cognito_streams(
-                aws_sdk_cognitosync::types::CognitoStreams::builder()
-                    .stream_name(&stream)
-                    .role_arn("arn:aws:iam::123456789012:role/CognitoStreams")
-                    .streaming_status(aws_sdk_cognitosync::types::StreamingStatus::Enabled)
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
+        synclake_testkit::cognito::enable_streaming(&dev, OTHER_POOL, &stream).await;
         dev.bulk_publish().identity_pool_id(OTHER_POOL).send().await.unwrap();
         let (u, o) = (url.clone(), out_s.clone());
         let (code, text) =
@@ -190,18 +179,7 @@ fn ctrl_c_leaves_the_run_going_and_says_how_to_attach() {
         let extra = "bulk_publish_pause_ms = 4000\n[[developers]]\naccess_key = \"test\"\nsecret_key = \"test\"\n";
         let svc = LocalService::start_with(&config_text(extra), None).await;
         let dev = svc.developer();
-        dev.set_identity_pool_configuration()
-            .identity_pool_id(POOL)
-            .cognito_streams(
-                aws_sdk_cognitosync::types::CognitoStreams::builder()
-                    .stream_name("embedded")
-                    .role_arn("arn:aws:iam::123456789012:role/CognitoStreams")
-                    .streaming_status(aws_sdk_cognitosync::types::StreamingStatus::Enabled)
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
+        synclake_testkit::cognito::enable_streaming(&dev, POOL, "embedded").await;
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_synclake"))
             .args([
                 "bulk-publish",

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use aws_sdk_cognitosync::types::{CognitoStreams, Operation, RecordPatch, StreamingStatus};
-use synclake_testkit::cognito::{IDENTITY, POOL, client, config_text};
+use aws_sdk_cognitosync::types::{Operation, RecordPatch};
+use synclake_testkit::cognito::{IDENTITY, POOL, client, config_text, enable_streaming};
 use synclake_testkit::consumer::rt;
 
 /// Starts the binary and answers it with its endpoint URL (the first line on stdout).
@@ -39,19 +39,7 @@ fn sigkill_loses_nothing_acknowledged() {
     let data = dir.path().join("data");
     let (mut child, url) = start(&config, &data);
     let acked = rt().block_on(async {
-        client(&url, "AKIDEV", "dev-secret")
-            .set_identity_pool_configuration()
-            .identity_pool_id(POOL)
-            .cognito_streams(
-                CognitoStreams::builder()
-                    .stream_name("embedded")
-                    .role_arn("arn:aws:iam::123456789012:role/CognitoStreams")
-                    .streaming_status(StreamingStatus::Enabled)
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
+        enable_streaming(&client(&url, "AKIDEV", "dev-secret"), POOL, "embedded").await;
         let stop = Arc::new(AtomicBool::new(false));
         let progress: Arc<Vec<AtomicU64>> = Arc::new((0..8).map(|_| AtomicU64::new(0)).collect());
         let mut writers = Vec::new();

@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use aws_sdk_cognitosync::types::{BulkPublishStatus, CognitoStreams, StreamingStatus};
+use aws_sdk_cognitosync::types::BulkPublishStatus;
 use synclake_kinesis::Consumer;
 use synclake_testkit::cognito::{
     IDENTITY, LocalService, OTHER_IDENTITY, POOL, config_text, service_state, sync, table_state,
@@ -31,23 +31,12 @@ fn devices_to_table_through_kinesis_and_s3url() {
         let (dev, a, b) = (svc.developer(), svc.identity(), svc.other_identity());
         // Data from before streaming: only the bulk publish brings it to the table.
         assert!(sync(&a, POOL, IDENTITY, "before", vec![("k", Some("old".into()))]).await);
-        dev.set_identity_pool_configuration()
-            .identity_pool_id(POOL)
-            .cognito_streams(
-                CognitoStreams::builder()
-                    .stream_name(&stream)
-                    .role_arn("arn:aws:iam::123456789012:role/CognitoStreams")
-                    .streaming_status(StreamingStatus::Enabled)
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
+        synclake_testkit::cognito::enable_streaming(&dev, POOL, &stream).await;
         // The stream does not exist yet: these changes wait in the outbox, retried.
         assert!(sync(&a, POOL, IDENTITY, "profile", vec![("name", Some("Ada".into())), ("level", Some("1".into()))]).await);
         // Wait until a put has failed (the stream is missing) and been kept for a retry.
         let deadline = Instant::now() + Duration::from_secs(20);
-        while !svc.running.store.outbox_pending(10).unwrap().iter().any(|r| r.attempts > 0) {
+        while !svc.running.store.outbox_pending_for(&stream, 10).unwrap().iter().any(|r| r.attempts > 0) {
             assert!(Instant::now() < deadline, "no PutRecord was attempted");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }

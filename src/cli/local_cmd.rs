@@ -9,15 +9,12 @@ use anyhow::Context as _;
 use clap::Args;
 use synclake_local::{Clock, Config, Options};
 
-/// The address `synclake local` listens on unless told otherwise.
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:4577";
-
 /// Flags of `synclake local`.
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("storage").required(true).args(["data_dir", "in_memory"])))]
 pub struct LocalArgs {
     /// Where to listen (port 0: any free port; the first line on stdout names it).
-    #[arg(long, default_value = DEFAULT_LISTEN, env = "SYNCLAKE_LOCAL_LISTEN")]
+    #[arg(long, default_value = Config::DEFAULT_LISTEN, env = "SYNCLAKE_LOCAL_LISTEN")]
     pub listen: SocketAddr,
     /// The configuration file: pools, credentials, limits, endpoints (docs/local.md).
     #[arg(long, env = "SYNCLAKE_LOCAL_CONFIG")]

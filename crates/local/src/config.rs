@@ -201,6 +201,8 @@ pub enum ConfigError {
 }
 
 impl Config {
+    /// Where `synclake local` listens unless told otherwise.
+    pub const DEFAULT_LISTEN: &'static str = "127.0.0.1:4577";
     /// A SyncSessionToken lives an hour unless configured.
     pub const DEFAULT_SESSION_TTL_SECS: u64 = 3600;
     /// Cognito's documented threshold (newer docs): a record above 1 MB goes through S3.

@@ -164,9 +164,10 @@ impl Publisher {
     /// Puts one round; `false` when something must be retried later.
     async fn round(&self, rows: Vec<OutboxRow>) -> bool {
         let mut groups: Vec<Vec<OutboxRow>> = Vec::new();
-        let mut index: HashMap<(String, String), usize> = HashMap::new();
+        // A round holds one stream's rows: the partition key alone keeps their order.
+        let mut index: HashMap<String, usize> = HashMap::new();
         for row in rows {
-            let key = (row.stream.clone(), row.change.partition_key());
+            let key = row.change.partition_key();
             let i = *index.entry(key).or_insert_with(|| {
                 groups.push(Vec::new());
                 groups.len() - 1

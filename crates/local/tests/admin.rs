@@ -4,9 +4,7 @@
 use std::time::{Duration, Instant};
 
 use aws_sdk_cognitosync::Client;
-use aws_sdk_cognitosync::types::{
-    BulkPublishStatus, CognitoStreams, Operation, Platform, PushSync, RecordPatch, StreamingStatus,
-};
+use aws_sdk_cognitosync::types::{BulkPublishStatus, Operation, Platform, PushSync, RecordPatch, StreamingStatus};
 use synclake_testkit::cognito::{IDENTITY, LocalService, POOL};
 
 const TRIGGER_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:validate";
@@ -50,18 +48,7 @@ async fn put(
 }
 
 async fn enable_streaming(dev: &Client) {
-    dev.set_identity_pool_configuration()
-        .identity_pool_id(POOL)
-        .cognito_streams(
-            CognitoStreams::builder()
-                .stream_name("cognito-stream")
-                .role_arn("arn:aws:iam::123456789012:role/CognitoStreams")
-                .streaming_status(StreamingStatus::Enabled)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    synclake_testkit::cognito::enable_streaming(dev, POOL, "cognito-stream").await;
 }
 
 async fn wait_bulk(

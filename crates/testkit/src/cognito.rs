@@ -261,3 +261,23 @@ pub async fn raw_request(
         .unwrap_or_default();
     (status, kind)
 }
+
+/// The role the tests name when they enable Cognito Streams.
+pub const STREAMS_ROLE: &str = "arn:aws:iam::123456789012:role/CognitoStreams";
+
+/// Enables Cognito Streams for `pool` to `stream` (developer credentials).
+pub async fn enable_streaming(dev: &Client, pool: &str, stream: &str) {
+    use aws_sdk_cognitosync::types::{CognitoStreams, StreamingStatus};
+    dev.set_identity_pool_configuration()
+        .identity_pool_id(pool)
+        .cognito_streams(
+            CognitoStreams::builder()
+                .stream_name(stream)
+                .role_arn(STREAMS_ROLE)
+                .streaming_status(StreamingStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+}

@@ -17,7 +17,7 @@ use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use aws_sdk_cognitosync::types::{CognitoStreams, Operation, RecordPatch, StreamingStatus};
+use aws_sdk_cognitosync::types::{Operation, RecordPatch};
 use synclake_testkit::cognito::{POOL, client};
 
 struct Args {
@@ -200,19 +200,7 @@ fn main() {
                 let k = synclake_testkit::services::kinesis_client_at(endpoint);
                 synclake_testkit::kinesis::create_stream(&k, stream, 2).await;
             }
-            client(&url, "AKIDEV", "dev-secret")
-                .set_identity_pool_configuration()
-                .identity_pool_id(POOL)
-                .cognito_streams(
-                    CognitoStreams::builder()
-                        .stream_name(stream)
-                        .role_arn("arn:aws:iam::123456789012:role/CognitoStreams")
-                        .streaming_status(StreamingStatus::Enabled)
-                        .build(),
-                )
-                .send()
-                .await
-                .expect("enable streaming");
+            synclake_testkit::cognito::enable_streaming(&client(&url, "AKIDEV", "dev-secret"), POOL, stream).await;
         }
         let start = Instant::now();
         let warmup_end = start + Duration::from_secs_f64(a.warmup);

@@ -3,7 +3,7 @@
 use axum::response::Response;
 use serde::Serialize;
 
-use super::{Access, Query, Service, check_dataset_name, json, max_results};
+use super::{Access, Query, Service, json, max_results};
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::wire::{DatasetOut, IdentityUsageOut, PoolUsageOut};
@@ -26,8 +26,7 @@ impl Service {
         identity: String,
         dataset: String,
     ) -> Result<Response, ApiError> {
-        self.authorize(principal, Access::Either, &pool, Some(&identity))?;
-        check_dataset_name(&dataset)?;
+        self.authorize_dataset(principal, &pool, &identity, &dataset)?;
         let d = self.db(move |s| s.describe_dataset(&pool, &identity, &dataset)).await?;
         json(&DatasetResponse { dataset: (&d).into() })
     }
@@ -39,12 +38,11 @@ impl Service {
         identity: String,
         dataset: String,
     ) -> Result<Response, ApiError> {
-        self.authorize(principal, Access::Either, &pool, Some(&identity))?;
-        check_dataset_name(&dataset)?;
+        self.authorize_dataset(principal, &pool, &identity, &dataset)?;
         let by = principal.modified_by().to_owned();
         let d = self
             .db(move |s| {
-                let stream = s.enabled_stream(&pool)?;
+                let stream = s.change_routing(&pool)?.stream;
                 s.delete_dataset(&pool, &identity, &dataset, &by, stream.as_deref())
             })
             .await?;

@@ -210,6 +210,21 @@ impl Service {
     }
 }
 
+impl Service {
+    /// The dataset and record operations' checks: either principal, within its rights, and a
+    /// well-formed dataset name.
+    fn authorize_dataset(
+        &self,
+        principal: &Principal,
+        pool: &str,
+        identity: &str,
+        dataset: &str,
+    ) -> Result<(), ApiError> {
+        self.authorize(principal, Access::Either, pool, Some(identity))?;
+        check_dataset_name(dataset)
+    }
+}
+
 /// `maxResults`: 1 to `cap`.
 fn max_results(query: &Query, default: usize, cap: usize) -> Result<usize, ApiError> {
     match query.get("maxResults") {

@@ -94,7 +94,7 @@ impl Service {
 
     pub(super) async fn get_cognito_events(&self, principal: &Principal, pool: String) -> Result<Response, ApiError> {
         self.authorize(principal, Access::Developer, &pool, None)?;
-        let trigger = self.db(move |s| s.sync_trigger(&pool)).await?;
+        let trigger = self.db(move |s| s.change_routing(&pool)).await?.sync_trigger;
         #[derive(Serialize)]
         #[serde(rename_all = "PascalCase")]
         struct Out {

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use axum::response::Response;
 use serde::Serialize;
 
-use super::{Access, Query, Service, check_dataset_name, json, max_results, parse_body};
+use super::{Query, Service, json, max_results, parse_body};
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::model::{Op, RecordPatch};
@@ -32,8 +32,7 @@ impl Service {
         dataset: String,
         query: &Query,
     ) -> Result<Response, ApiError> {
-        self.authorize(principal, Access::Either, &pool, Some(&identity))?;
-        check_dataset_name(&dataset)?;
+        self.authorize_dataset(principal, &pool, &identity, &dataset)?;
         let last = match query.get("lastSyncCount") {
             None => 0,
             Some(v) => v
@@ -95,8 +94,7 @@ impl Service {
         body: &[u8],
         client_context: Option<&str>,
     ) -> Result<Response, ApiError> {
-        self.authorize(principal, Access::Either, &pool, Some(&identity))?;
-        check_dataset_name(&dataset)?;
+        self.authorize_dataset(principal, &pool, &identity, &dataset)?;
         let input: UpdateRecordsIn = parse_body(body)?;
         if let Some(device) = &input.device_id
             && !validate::is_device_id(device)
@@ -121,9 +119,9 @@ impl Service {
         let first = self
             .db(move |s| {
                 s.check_session(&token, &p, &i)?;
-                let trigger = if trigger_for { s.sync_trigger(&p)? } else { None };
-                let stream = s.enabled_stream(&p)?;
-                match trigger {
+                let routing = s.change_routing(&p)?;
+                let stream = routing.stream;
+                match routing.sync_trigger.filter(|_| trigger_for) {
                     Some(arn) => Ok(Err((arn, s.dataset_records(&p, &i, &d)?, stream, patches))),
                     None => Ok(Ok(s.update_records(&p, &i, &d, &patches, &by, stream.as_deref())?)),
                 }

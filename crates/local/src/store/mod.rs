@@ -36,6 +36,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use rusqlite::Connection;
 
 pub use outbox::{OutboxRow, OutboxState};
+pub use pools::ChangeRouting;
 pub use records::{ListedRecords, PreparedUpdate, UpdateOutcome};
 
 use crate::clock::Clock;

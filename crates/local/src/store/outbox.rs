@@ -73,16 +73,6 @@ fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxRow> {
 const COLUMNS: &str = "seq, stream, pool, identity, dataset, operation, sync_count, modified_ms, records, attempts";
 
 impl Store {
-    /// The oldest pending rows.
-    pub fn outbox_pending(&self, limit: usize) -> Result<Vec<OutboxRow>, ApiError> {
-        let conn = self.lock();
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM outbox WHERE state='pending' ORDER BY seq LIMIT ?1"
-        ))?;
-        let rows = stmt.query_map(params![i64::try_from(limit).unwrap_or(i64::MAX)], read_row)?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-    }
-
     /// The streams that have pending rows.
     pub fn outbox_pending_streams(&self) -> Result<Vec<String>, ApiError> {
         let conn = self.lock();

@@ -10,6 +10,15 @@ use crate::payload::{self, StreamChange};
 /// A successful bulk publish allows the next one this much later.
 pub const BULK_PUBLISH_WINDOW_MS: i64 = 24 * 60 * 60 * 1000;
 
+/// Where a pool's changes go besides storage ([`Store::change_routing`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeRouting {
+    /// The Kinesis stream, when Cognito Streams is enabled.
+    pub stream: Option<String>,
+    /// The Sync Trigger function ARN, when Cognito Events has one.
+    pub sync_trigger: Option<String>,
+}
+
 /// Where a bulk publish is in its walk over the pool's datasets: the last (identity, dataset).
 pub type BulkCursor = Option<(String, String)>;
 
@@ -66,21 +75,22 @@ impl Store {
         Ok(settings)
     }
 
-    /// The stream the pool's changes go to, when streaming is enabled.
-    pub fn enabled_stream(&self, pool: &str) -> Result<Option<String>, ApiError> {
-        Ok(self
-            .pool_settings(pool)?
-            .cognito_streams
-            .and_then(|s| s.enabled_stream().map(str::to_owned)))
-    }
-
-    /// The Sync Trigger function ARN, if any.
-    pub fn sync_trigger(&self, pool: &str) -> Result<Option<String>, ApiError> {
+    /// Where a change of the pool goes besides storage, from one read of its row: the stream
+    /// (when streaming is enabled) and the Sync Trigger function ARN.
+    pub fn change_routing(&self, pool: &str) -> Result<ChangeRouting, ApiError> {
         let conn = self.lock();
-        conn.prepare_cached("SELECT sync_trigger FROM pools WHERE pool=?1")?
-            .query_row(params![pool], |r| r.get::<_, Option<String>>(0))
+        let (settings, sync_trigger): (String, Option<String>) = conn
+            .prepare_cached("SELECT settings, sync_trigger FROM pools WHERE pool=?1")?
+            .query_row(params![pool], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?
-            .ok_or_else(|| ApiError::not_found(format!("IdentityPool {pool} not found")))
+            .ok_or_else(|| ApiError::not_found(format!("IdentityPool {pool} not found")))?;
+        let settings: PoolSettings = serde_json::from_str(&settings).map_err(|e| ApiError::internal(&e))?;
+        Ok(ChangeRouting {
+            stream: settings
+                .cognito_streams
+                .and_then(|s| s.enabled_stream().map(str::to_owned)),
+            sync_trigger,
+        })
     }
 
     /// Sets (or with `None`, removes) the Sync Trigger.

@@ -186,7 +186,7 @@ impl Store {
         now: i64,
     ) -> Result<String, ApiError> {
         if let Some(token) = presented
-            && session_owner(tx, token, now)?.is_some_and(|(p, i)| p == pool && i == identity)
+            && session_row(tx, token)?.is_some_and(|(p, i, expires)| p == pool && i == identity && expires >= now)
         {
             return Ok(token.to_owned());
         }
@@ -214,14 +214,7 @@ impl Store {
     pub fn check_session(&self, token: &str, pool: &str, identity: &str) -> Result<(), ApiError> {
         let now = self.clock.now_ms();
         let conn = self.lock();
-        let tx_owner = {
-            let mut stmt = conn.prepare_cached("SELECT pool, identity, expires_ms FROM sessions WHERE token=?1")?;
-            stmt.query_row(params![token], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
-            })
-            .optional()?
-        };
-        match tx_owner {
+        match session_row(&conn, token)? {
             Some((p, i, expires)) if p == pool && i == identity => {
                 if expires < now {
                     Err(ApiError::invalid(
@@ -433,9 +426,10 @@ impl Store {
     }
 }
 
-fn session_owner(tx: &rusqlite::Connection, token: &str, now: i64) -> rusqlite::Result<Option<(String, String)>> {
-    tx.prepare_cached("SELECT pool, identity FROM sessions WHERE token=?1 AND expires_ms >= ?2")?
-        .query_row(params![token, now], |r| Ok((r.get(0)?, r.get(1)?)))
+/// A session's (pool, identity, expiry).
+fn session_row(conn: &rusqlite::Connection, token: &str) -> rusqlite::Result<Option<(String, String, i64)>> {
+    conn.prepare_cached("SELECT pool, identity, expires_ms FROM sessions WHERE token=?1")?
+        .query_row(params![token], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()
 }
 

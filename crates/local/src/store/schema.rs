@@ -86,7 +86,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     attempts INTEGER NOT NULL DEFAULT 0,
     last_error TEXT
 );
-CREATE INDEX IF NOT EXISTS outbox_state ON outbox (state, seq);
+-- Serves the publisher (pending rows per stream, in order) and the retry of failed rows.
 CREATE INDEX IF NOT EXISTS outbox_stream ON outbox (state, stream, seq);
 ";
 
