@@ -321,3 +321,33 @@ fn a_bad_local_configuration_is_named_with_its_field() {
     let line = error_line(&o);
     assert!(line.contains("us-east-1:0002") && line.contains("[[pools]]"), "{line}");
 }
+
+#[test]
+fn table_ddl_for_athena_needs_an_s3_location() {
+    let line = error_line(&synclake(&["table", "ddl", "--dialect", "athena"]));
+    assert!(line.contains("--location s3://"), "{line}");
+    let line = error_line(&synclake(&[
+        "table",
+        "ddl",
+        "--dialect",
+        "athena",
+        "--location",
+        "/var/lake",
+    ]));
+    assert!(line.contains("/var/lake") && line.contains("S3"), "{line}");
+    // A layout that cannot be projected says how its partitions get added.
+    let o = synclake(&[
+        "table",
+        "ddl",
+        "--dialect",
+        "athena",
+        "--location",
+        "s3://b/t",
+        "--partition-by",
+        "identity_pool_id,dt",
+    ]);
+    assert!(o.status.success(), "{o:?}");
+    let ddl = String::from_utf8(o.stdout).unwrap();
+    assert!(ddl.contains("MSCK REPAIR TABLE `synclake`.`changes`"), "{ddl}");
+    assert!(!ddl.contains("projection.enabled"), "{ddl}");
+}

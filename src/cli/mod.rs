@@ -10,6 +10,7 @@ pub mod local_cmd;
 pub mod logging;
 pub mod replay_cmd;
 pub mod report;
+pub mod table_cmd;
 pub mod trigger_cmd;
 
 use std::process::ExitCode;
@@ -53,6 +54,8 @@ pub enum Command {
     BulkPublish(Box<bulk_publish_cmd::BulkPublishArgs>),
     /// Sync Trigger rules offline: apply them to an event (`check`) or validate them (`lint`).
     Trigger(trigger_cmd::TriggerArgs),
+    /// The table as catalogues declare it: `ddl --dialect athena|glue` (infra/README.md).
+    Table(table_cmd::TableArgs),
 }
 
 /// A Cognito Sync client for the demo's local service at `url`, signing with these keys.
@@ -77,5 +80,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Trigger(args) => trigger_cmd::run(args),
         Command::Local(args) => local_cmd::run(*args),
         Command::BulkPublish(args) => bulk_publish_cmd::run(*args),
+        Command::Table(args) => table_cmd::run(args),
     }
 }

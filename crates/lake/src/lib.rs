@@ -12,11 +12,12 @@
 //! - [`batch`]: one bounded batch of records (a Lambda invocation) → files, committed as a
 //!   prefix of the batch so the source knows what to deliver again.
 //!
-//! [`schema`] defines the columns; [`error`] the failures (bad input is never one: it is a
-//! dead letter).
+//! [`schema`] defines the columns ([`ddl`]: as Glue and Athena declare them); [`error`] the
+//! failures (bad input is never one: it is a dead letter).
 
 pub mod batch;
 pub mod convert;
+pub mod ddl;
 pub mod dead_letter;
 pub mod error;
 pub mod fetch;
