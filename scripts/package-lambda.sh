@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Packages the Lambda functions for the `provided.al2023` runtime: each binary is built with
 # the `lambda` profile (release, stripped) and zipped as `bootstrap` into
-# target/lambda/<function>/bootstrap.zip, the artifact `infra/` deploys.
+# target/lambda/<arch>/<function>/bootstrap.zip. Beside them goes a copy of
+# infra/template.yaml whose functions are declared for <arch>: target/lambda/<arch>/ is the
+# bundle infra/deploy.sh deploys (the template's CodeUri paths are relative to it).
 #
 #   scripts/package-lambda.sh [x86_64|arm64]...     (default: x86_64)
 #
@@ -45,6 +47,8 @@ for arch in "${archs[@]}"; do
     *) echo "package-lambda: unknown architecture $arch (x86_64, arm64)" >&2; exit 1 ;;
   esac
   out="target/lambda/$arch"
+  # The bundle holds this build's artefacts only.
+  rm -rf "$out"
   bins=()
   for f in "${FUNCTIONS[@]}"; do bins+=(--bin "$f"); done
   "$CARGO_LAMBDA" lambda build --profile lambda "${flags[@]}" --output-format zip \
@@ -70,4 +74,15 @@ for arch in "${archs[@]}"; do
       echo "package-lambda: $f ($arch): $(du -h "$zip" | cut -f1) zipped (binary not found beside it: not checked)"
     fi
   done
+  # The bundle's template: the same, its functions built for this architecture.
+  line="    Architectures: [x86_64]  # the bundle's architecture: set by scripts/package-lambda.sh"
+  grep -qxF "$line" infra/template.yaml || {
+    echo "package-lambda: infra/template.yaml has no Globals Architectures line to set" >&2
+    exit 1
+  }
+  while IFS= read -r l; do
+    [[ "$l" == "$line" ]] && l="${line/x86_64/$arch}"
+    printf '%s\n' "$l"
+  done < infra/template.yaml > "$out/template.yaml"
+  echo "package-lambda: $out/template.yaml (functions for $arch): deploy with infra/deploy.sh --arch $arch"
 done

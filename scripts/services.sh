@@ -33,13 +33,16 @@ KINESIS_LOGFILE="$TOOLS/kinesis.log"
 NPM_STAMP="$NPM_DIR/.synclake-packages"
 
 # Pinned: moto and kinesis-local as checked to work for these tests,
-# duckdb/pyarrow/cargo-lambda the current releases when this was written.
+# duckdb/pyarrow/cargo-lambda/cfn-lint/aws-sam-translator the current releases when this was
+# written (cfn-lint expands infra/template.yaml's SAM transform with aws-sam-translator).
 REQUIREMENTS=(
   "moto[server]==5.2.5"
   "duckdb==2.0.0"
   "pyarrow==26.0.1"
   "cargo-lambda==1.9.2"
   "boto3==1.44.18"
+  "cfn-lint==1.58.0"
+  "aws-sam-translator==1.115.0"
 )
 NPM_PACKAGES=(
   "kinesis-local@0.6.2"

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine: installs and starts the local services (moto for
 # S3; DuckDB and pyarrow as table readers) on 127.0.0.1, runs the format check, the check of
-# vendor/parquet against the published crate, the lint, every test and the boto3 conformance
-# suite of `synclake local`, and stops the services
-# it started.
+# vendor/parquet against the published crate, the lint, every test, the boto3 conformance
+# suite of `synclake local` and the checks of infra/ (cfn-lint, the Glue tables, the named
+# queries, the Lambda bundles for x86_64 and arm64), and stops the services it started.
 #
 #   scripts/test.sh [extra cargo-nextest args]
 set -euo pipefail
@@ -39,4 +39,9 @@ fi
 echo "== conformance: boto3's cognito-sync client against synclake local" >&2
 cargo build --quiet --bin synclake
 "$SYNCLAKE_TEST_PYTHON" tests/conformance/run.py -q --synclake "${CARGO_TARGET_DIR:-$REPO/target}/debug/synclake" || status=$?
+
+echo "== infra: cfn-lint, Glue tables against the schemas, named queries in DuckDB, Lambda bundles" >&2
+scripts/package-lambda.sh x86_64 arm64 || status=$?
+"$SYNCLAKE_TEST_PYTHON" infra/tests/run.py -q --synclake "${CARGO_TARGET_DIR:-$REPO/target}/debug/synclake" \
+  --bundles "$REPO/target/lambda" --arch x86_64 --arch arm64 || status=$?
 exit "$status"

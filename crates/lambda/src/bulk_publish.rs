@@ -11,10 +11,12 @@
 
 use std::path::PathBuf;
 
+use synclake_bulk_publish::report::Status;
 use synclake_bulk_publish::{AdvanceInput, AdvanceState, EnableStreaming, advance};
 use synclake_lake::{LakeError, S3Options, Store};
 
 use crate::config::{ConfigError, s3_options};
+use crate::metrics::{Metrics, name};
 
 /// The function's settings.
 #[derive(Debug, Clone)]
@@ -85,8 +87,29 @@ impl BulkPublish {
             done = state.done,
             "bulk publish advanced"
         );
+        step_metrics(&state).emit();
         state
     }
+}
+
+/// A step's metrics: one step, whether it failed, and how the run ended when it did
+/// (`Run<Status>`: `RunSucceeded`, `RunFailed`, `RunError`, ...).
+pub fn step_metrics(state: &AdvanceState) -> Metrics {
+    let mut m = Metrics::default()
+        .count(name::STEPS, 1)
+        .count(name::FAILED_STEPS, u64::from(state.failures > 0));
+    if state.done {
+        let run = match state.report.status {
+            Status::Succeeded => name::RUN_SUCCEEDED,
+            Status::Failed => name::RUN_FAILED,
+            Status::NotConfigured => name::RUN_NOT_CONFIGURED,
+            Status::AlreadyStreamed => name::RUN_ALREADY_STREAMED,
+            Status::InProgress | Status::StillRunning => name::RUN_LEFT_RUNNING,
+            Status::Error => name::RUN_ERROR,
+        };
+        m = m.count(run, 1);
+    }
+    m
 }
 
 #[cfg(test)]

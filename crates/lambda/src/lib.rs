@@ -11,6 +11,8 @@
 //! - `bulk-publish` ([`bulk_publish`]): one idempotent step of a pool's bulk publish per
 //!   invocation, for a Step Functions wait loop (`synclake-bulk-publish`'s `advance`).
 //!
+//! Each invocation's counts go to CloudWatch as Embedded Metric Format lines ([`metrics`]).
+//!
 //! Data flow of `stream-to-parquet`: event JSON → [`event::KinesisBatchEvent::items`] (source
 //! records and bad records) → [`synclake_lake::write_batch`] (decode, rows, partitions, Parquet,
 //! commit) → `KinesisEventResponse`.
@@ -18,6 +20,7 @@
 pub mod bulk_publish;
 pub mod config;
 pub mod event;
+pub mod metrics;
 pub mod stream_to_parquet;
 pub mod sync_trigger;
 

@@ -20,6 +20,7 @@ use synclake_records::Position;
 
 use crate::config::{ConfigError, StreamConfig};
 use crate::event::{BatchTags, KinesisBatchEvent};
+use crate::metrics::{Metrics, name};
 
 /// Why the function could not start.
 #[derive(Debug, thiserror::Error)]
@@ -87,6 +88,20 @@ pub struct InvocationSummary {
     pub committed: Vec<String>,
 }
 
+impl InvocationSummary {
+    /// The invocation's metrics: records in the batch and left for redelivery, rows, dead
+    /// letters and files written, and the time it took.
+    pub fn metrics(&self, elapsed_ms: f64) -> Metrics {
+        Metrics::default()
+            .count(name::RECORDS, self.records as u64)
+            .count(name::RECORDS_REDELIVERED, (self.records - self.written) as u64)
+            .count(name::ROWS, self.rows)
+            .count(name::DEAD_LETTERS, self.dead_letters)
+            .count(name::FILES, self.files)
+            .millis(name::BATCH_MILLIS, elapsed_ms)
+    }
+}
+
 impl StreamToParquet {
     /// Builds the function from its configuration: opens the output and the HTTP client.
     pub fn new(config: &StreamConfig) -> Result<StreamToParquet, InitError> {
@@ -136,6 +151,7 @@ impl StreamToParquet {
             files: outcome.files,
             committed: outcome.committed,
         };
+        summary.metrics(started.elapsed().as_secs_f64() * 1000.0).emit();
         let mut response = KinesisEventResponse::default();
         if let Some(failure) = outcome.failure {
             let first_unwritten = items.get(outcome.written).map(|item| match item {

@@ -27,6 +27,7 @@ use synclake_lake::store::s3_client;
 use synclake_trigger::{EventError, Format, LoadError, Rejection, RuleSet, RulesSource};
 
 use crate::config::{ConfigError, s3_options};
+use crate::metrics::{Metrics, name};
 
 /// Where the rules come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -203,16 +204,32 @@ impl SyncTrigger {
     /// Applies the rules to one Sync Trigger event: the (possibly changed) event, or why the
     /// sync is refused.
     pub fn handle(&self, event: Box<RawValue>) -> Result<Box<RawValue>, TriggerError> {
+        let result = self.decide(event);
+        let failed = |kind: fn(&TriggerError) -> bool| u64::from(result.as_ref().is_err_and(kind));
+        Metrics::default()
+            .count(name::SYNCS, 1)
+            .count(name::CHANGED, u64::from(matches!(result, Ok((_, true)))))
+            .count(name::REJECTED, failed(|e| matches!(e, TriggerError::Rejected(_))))
+            .count(
+                name::INVALID_EVENTS,
+                failed(|e| !matches!(e, TriggerError::Rejected(_))),
+            )
+            .emit();
+        result.map(|(response, _)| response)
+    }
+
+    /// The answer, and whether the rules changed the event.
+    fn decide(&self, event: Box<RawValue>) -> Result<(Box<RawValue>, bool), TriggerError> {
         let response = self.rules.apply(event.get().as_bytes())?.into_result()?;
         if response == event.get().as_bytes() {
             // Nothing changed (the usual case): hand the request back rather than validate a
             // copy of it.
-            return Ok(event);
+            return Ok((event, false));
         }
         // The engine builds the response from the request's own (valid) JSON pieces.
         let text = String::from_utf8(response)
             .map_err(|e| TriggerError::Response(serde::de::Error::custom(format!("not UTF-8: {e}"))))?;
-        Ok(RawValue::from_string(text)?)
+        Ok((RawValue::from_string(text)?, true))
     }
 }
 

@@ -81,6 +81,16 @@ async fn stream_to_parquet_runs_under_the_lambda_emulator() {
     assert_eq!(done.len(), 2, "one JSON log line per batch: {logs}");
     assert_eq!(done[0]["fields"]["records"], 4);
     assert_eq!(done[0]["fields"]["dead_letters"], 1);
+
+    // Each invocation's counts, as Embedded Metric Format lines beside the JSON logs.
+    let metrics = emulator.metric_lines();
+    assert_eq!(metrics.len(), 2, "one metrics line per batch: {logs}");
+    assert_eq!(metrics[0]["Records"], 4.0);
+    assert_eq!(metrics[0]["DeadLetters"], 1.0);
+    assert_eq!(metrics[0]["RecordsRedelivered"], 0.0);
+    assert_eq!(metrics[0]["Rows"], done[0]["fields"]["rows"].as_f64().unwrap());
+    assert_eq!(metrics[0]["Files"], done[0]["fields"]["files"].as_f64().unwrap());
+    assert_eq!(metrics[1]["Records"], payloads.len() as f64);
 }
 
 /// Starts `binary` with only `env`, expecting it to stop at start; what it printed.
@@ -157,6 +167,13 @@ async fn sync_trigger_runs_under_the_lambda_emulator() {
         "the decision is logged: {}",
         emulator.logs()
     );
+
+    let metrics = emulator.metric_lines();
+    let column = |name: &str| metrics.iter().map(|m| m[name].as_f64().unwrap()).collect::<Vec<_>>();
+    assert_eq!(column("Syncs"), [1.0, 1.0, 1.0], "{metrics:?}");
+    assert_eq!(column("Changed"), [0.0, 1.0, 0.0]);
+    assert_eq!(column("Rejected"), [0.0, 0.0, 1.0]);
+    assert_eq!(column("InvalidEvents"), [0.0, 0.0, 0.0]);
 }
 
 #[tokio::test]
@@ -328,6 +345,11 @@ async fn bulk_publish_advances_to_completion_under_the_lambda_emulator() {
         state["started_at"].as_i64() <= state["completed_at"].as_i64(),
         "{state}"
     );
+    let metrics = emulator.metric_lines();
+    assert_eq!(metrics.len(), steps, "one metrics line per step");
+    assert!(metrics.iter().all(|m| m["Steps"] == 1.0 && m["FailedSteps"] == 0.0));
+    assert_eq!(metrics.last().unwrap()["RunSucceeded"], 1.0, "{metrics:?}");
+    assert!(metrics[..steps - 1].iter().all(|m| m.get("RunSucceeded").is_none()));
     // The bulk publish put the dataset on the (embedded) stream.
     assert_eq!(svc.running.store.outbox_after(0, 10).unwrap().len(), 1);
     svc.running.stop().await.unwrap();

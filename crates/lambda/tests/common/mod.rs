@@ -178,6 +178,30 @@ impl Emulator {
     pub fn logs(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+
+    /// The Embedded Metric Format lines the function wrote (one per invocation), checked
+    /// against the format: every metric a directive names is in the line, with a number, and
+    /// the dimension is the function's name.
+    pub fn metric_lines(&self) -> Vec<serde_json::Value> {
+        let lines: Vec<serde_json::Value> = self
+            .logs()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| v.get("_aws").is_some())
+            .collect();
+        for v in &lines {
+            let directive = &v["_aws"]["CloudWatchMetrics"][0];
+            assert_eq!(directive["Namespace"], "synclake", "{v}");
+            assert_eq!(directive["Dimensions"], serde_json::json!([["FunctionName"]]), "{v}");
+            assert_eq!(v["FunctionName"], "_", "{v}");
+            assert!(v["_aws"]["Timestamp"].as_u64().is_some(), "{v}");
+            for m in directive["Metrics"].as_array().unwrap() {
+                let name = m["Name"].as_str().unwrap();
+                assert!(v[name].is_number(), "metric {name} has no value: {v}");
+            }
+        }
+        lines
+    }
 }
 
 impl Drop for Emulator {
