@@ -21,6 +21,9 @@ command -v sam >/dev/null || {
 }
 scripts/package-lambda.sh "$arch"
 bundle="$REPO/target/lambda/$arch"
+# SAM refuses a --config-file that does not exist, even with --guided, which fills it.
+config="$REPO/infra/samconfig.toml"
+[[ -f "$config" ]] || printf 'version = 0.1\n' > "$config"
 cd "$bundle"
-exec sam deploy --template-file template.yaml --config-file "$REPO/infra/samconfig.toml" \
+exec sam deploy --template-file template.yaml --config-file "$config" \
   --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND --resolve-s3 "$@"

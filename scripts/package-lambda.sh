@@ -7,7 +7,7 @@
 #
 #   scripts/package-lambda.sh [x86_64|arm64]...     (default: x86_64)
 #
-# Uses `cargo lambda build` (cargo-lambda from PyPI, installed by scripts/services.sh setup)
+# Uses `cargo lambda build` (cargo-lambda from PyPI, installed by scripts/services.sh setup-python)
 # with the plain cargo backend. x86_64 builds natively; the binary must not need a glibc newer
 # than Amazon Linux 2023's (2.34), which is checked. arm64 cross-compiles for Graviton: it adds
 # the aarch64-unknown-linux-gnu Rust target with rustup when missing, and links with
@@ -18,7 +18,7 @@ set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 TOOLS="${SYNCLAKE_TOOLS:-$REPO/.tools}"
-scripts/services.sh setup
+scripts/services.sh setup-python
 CARGO_LAMBDA="$TOOLS/venv/bin/cargo-lambda"
 FUNCTIONS=(stream-to-parquet sync-trigger bulk-publish)
 AL2023_GLIBC="2.34"
@@ -80,7 +80,7 @@ for arch in "${archs[@]}"; do
     echo "package-lambda: infra/template.yaml has no Globals Architectures line to set" >&2
     exit 1
   }
-  while IFS= read -r l; do
+  while IFS= read -r l || [[ -n "$l" ]]; do
     [[ "$l" == "$line" ]] && l="${line/x86_64/$arch}"
     printf '%s\n' "$l"
   done < infra/template.yaml > "$out/template.yaml"

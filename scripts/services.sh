@@ -281,8 +281,10 @@ cmd_env() {
 
 case "${1:-}" in
   setup) cmd_setup ;;
+  # The Python tools only (cargo-lambda, for scripts/package-lambda.sh): no node needed.
+  setup-python) mkdir -p "$TOOLS"; setup_venv ;;
   start) cmd_start ;;
   stop) cmd_stop ;;
   env) cmd_env ;;
-  *) echo "usage: $0 {setup|start|stop|env}" >&2; exit 2 ;;
+  *) echo "usage: $0 {setup|setup-python|start|stop|env}" >&2; exit 2 ;;
 esac

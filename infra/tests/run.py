@@ -20,6 +20,7 @@ import argparse
 import datetime
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -98,7 +99,8 @@ def asl_errors(definition):
     """What is wrong with a state machine definition: its schema, then its transitions."""
     with open(ASL_SCHEMA) as f:
         schema = json.load(f)
-    errors = [e.message for e in jsonschema.Draft7Validator(schema).iter_errors(definition)]
+    # 2019-09: the schema puts each state's rules beside a $ref, which draft 7 would ignore.
+    errors = [e.message for e in jsonschema.Draft201909Validator(schema).iter_errors(definition)]
     return errors + transition_errors(definition, "")
 
 
@@ -206,6 +208,9 @@ class StateMachines(unittest.TestCase):
             (lambda d: d["States"]["WaitAMinute"].update(Type="Bogus"), "Bogus"),
             (lambda d: d["States"]["IsDone"]["Choices"][0].update(Next="Nowhere"), "Nowhere"),
             (lambda d: d["States"].update(Orphan={"Type": "Succeed"}), "unreachable"),
+            (lambda d: d["States"]["WaitAMinute"].update(Seconds="sixty"), "sixty"),
+            (lambda d: d["States"]["Advance"].pop("Resource"), "Resource"),
+            (lambda d: d["States"]["Advance"]["Retry"][0].update(MaxAttempts="six"), "six"),
         ]:
             broken = json.loads(json.dumps(pool))
             change(broken)
@@ -225,6 +230,28 @@ class StateMachines(unittest.TestCase):
         )
         self.assertTrue(all(c["Variable"] == "$.status" for c in ended))
         self.assertEqual(states["Advance"]["OutputPath"], "$.Payload")
+
+    def test_tasks_call_the_integrations_they_mean(self):
+        definitions = state_machine_definitions(load_template())
+        advance = definitions["BulkPublishPoolMachine"]["States"]["Advance"]
+        self.assertEqual(advance["Resource"], "arn:aws:states:::lambda:invoke")
+        each = definitions["BulkPublishMachine"]["States"]["EachPool"]["ItemProcessor"]["States"]
+        self.assertEqual(each["PublishPool"]["Resource"], "arn:aws:states:::states:startExecution.sync:2")
+
+
+class Alarms(unittest.TestCase):
+    def test_metric_math_names_only_its_own_metrics(self):
+        for name, alarm in resources(load_template(), "AWS::CloudWatch::Alarm").items():
+            metrics = alarm["Properties"].get("Metrics")
+            if not metrics:
+                continue
+            with self.subTest(alarm=name):
+                ids = {m["Id"] for m in metrics}
+                for m in metrics:
+                    if "Expression" in m:
+                        words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", m["Expression"]))
+                        self.assertLessEqual(words - {"FILL"}, ids - {m["Id"]}, m["Expression"])
+                self.assertEqual(sum(1 for m in metrics if m.get("ReturnData", True)), 1)
 
 
 class GlueTables(unittest.TestCase):
@@ -448,7 +475,8 @@ def main():
     ARGS = parser.parse_args()
     loader = unittest.TestLoader()
     suite = unittest.TestSuite()
-    for case in (Lint, StateMachines, GlueTables, NamedQueries) + ((Bundles,) if ARGS.bundles else ()):
+    cases = (Lint, StateMachines, Alarms, GlueTables, NamedQueries) + ((Bundles,) if ARGS.bundles else ())
+    for case in cases:
         suite.addTests(loader.loadTestsFromTestCase(case))
     result = unittest.TextTestRunner(verbosity=1 if ARGS.q else 2).run(suite)
     sys.exit(0 if result.wasSuccessful() else 1)

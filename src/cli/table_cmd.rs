@@ -74,7 +74,8 @@ fn day(text: &str) -> Result<String, String> {
     let bad = || format!("{text}: not a day (YYYY-MM-DD)");
     let parts: Vec<&str> = text.split('-').collect();
     let [y, m, d] = parts[..] else { return Err(bad()) };
-    if y.len() != 4 || m.len() != 2 || d.len() != 2 {
+    let digits = |p: &str, n: usize| p.len() == n && p.bytes().all(|b| b.is_ascii_digit());
+    if !digits(y, 4) || !digits(m, 2) || !digits(d, 2) {
         return Err(bad());
     }
     let (Ok(y), Ok(m), Ok(d)) = (y.parse::<u32>(), m.parse::<u32>(), d.parse::<u32>()) else {
@@ -237,6 +238,8 @@ mod tests {
             "20190101",
             "2019-04-31",
             "x-y-z",
+            "2019-+1-01",
+            "+201-01-01",
         ] {
             assert!(day(bad).is_err(), "{bad}");
         }

@@ -115,6 +115,41 @@ pub fn step_metrics(state: &AdvanceState) -> Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use synclake_bulk_publish::PoolReport;
+
+    /// `infra/template.yaml`'s loop reads this function's output: `$.done`, then `$.status`
+    /// against the spellings of a run that published.
+    #[test]
+    fn the_step_functions_loop_reads_what_a_step_returns() {
+        for status in [
+            Status::Succeeded,
+            Status::AlreadyStreamed,
+            Status::Failed,
+            Status::Error,
+        ] {
+            let state = AdvanceState {
+                report: PoolReport::new("p", status, 1),
+                done: true,
+                failures: 0,
+            };
+            let json = serde_json::to_value(&state).expect("serializes");
+            assert_eq!(json["done"], true);
+            assert_eq!(json["status"], status.as_str());
+        }
+        let template = include_str!("../../../infra/template.yaml");
+        assert!(template.contains("- Variable: $.done\n                BooleanEquals: true"));
+        for published in [Status::Succeeded, Status::AlreadyStreamed] {
+            let choice = format!(
+                "- Variable: $.status\n                    StringEquals: {}\n",
+                published.as_str()
+            );
+            assert!(
+                template.contains(&choice),
+                "the loop counts {} as published",
+                published.as_str()
+            );
+        }
+    }
 
     #[test]
     fn the_table_is_required_and_streaming_settings_come_in_pairs() {
