@@ -12,14 +12,15 @@ use common::synclake;
 use synclake_kinesis::Consumer;
 use synclake_testkit::cognito::{
     IDENTITY, LocalService, OTHER_IDENTITY, OTHER_POOL, POOL, config_text, service_state, sync, table_state,
+    wait_bulk_publish,
 };
 use synclake_testkit::consumer::{Running, consumer_config, rt};
 use synclake_testkit::kinesis::{create_stream, unique_stream};
 use synclake_testkit::services::{kinesis_client, kinesis_endpoint};
 use synclake_testkit::table::read_batches;
 
-fn bulk_publish(url: &str, out: &str, extra: &[&str]) -> (Option<i32>, String) {
-    let mut args = vec![
+async fn bulk_publish(url: &str, out: &str, extra: &[&str]) -> (Option<i32>, String) {
+    let args: Vec<String> = [
         "bulk-publish",
         "--endpoint-url",
         url,
@@ -29,9 +30,15 @@ fn bulk_publish(url: &str, out: &str, extra: &[&str]) -> (Option<i32>, String) {
         "0.05",
         "--poll-max-secs",
         "0.2",
-    ];
-    args.extend_from_slice(extra);
-    let o = synclake(&args);
+    ]
+    .into_iter()
+    .chain(extra.iter().copied())
+    .map(str::to_owned)
+    .collect();
+    // The command blocks: off the runtime, which serves the local service meanwhile.
+    let o = tokio::task::spawn_blocking(move || synclake(&args.iter().map(String::as_str).collect::<Vec<_>>()))
+        .await
+        .unwrap();
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&o.stdout),
@@ -75,10 +82,7 @@ fn every_existing_dataset_reaches_the_table_and_the_run_is_recorded() {
         let url = svc.url.clone();
 
         // Streaming off: a clear failure that says how to enable it.
-        let (u, o) = (url.clone(), out_s.clone());
-        let (code, text) = tokio::task::spawn_blocking(move || bulk_publish(&u, &o, &["--pool", POOL]))
-            .await
-            .unwrap();
+        let (code, text) = bulk_publish(&url, &out_s, &["--pool", POOL]).await;
         assert_eq!(code, Some(4), "{text}");
         assert!(
             text.contains("NOT_CONFIGURED") && text.contains("--enable-streaming"),
@@ -87,26 +91,22 @@ fn every_existing_dataset_reaches_the_table_and_the_run_is_recorded() {
 
         // Enabled by the orchestrator, run to the end.
         create_stream(&kinesis_client(), &stream, 2).await;
-        let (u, o, s) = (url.clone(), out_s.clone(), stream.clone());
-        let (code, text) = tokio::task::spawn_blocking(move || {
-            bulk_publish(
-                &u,
-                &o,
-                &[
-                    "--pool",
-                    POOL,
-                    "--enable-streaming",
-                    "--stream",
-                    &s,
-                    "--role-arn",
-                    "arn:aws:iam::123456789012:role/CognitoStreams",
-                    "--output",
-                    "json",
-                ],
-            )
-        })
-        .await
-        .unwrap();
+        let (code, text) = bulk_publish(
+            &url,
+            &out_s,
+            &[
+                "--pool",
+                POOL,
+                "--enable-streaming",
+                "--stream",
+                &stream,
+                "--role-arn",
+                "arn:aws:iam::123456789012:role/CognitoStreams",
+                "--output",
+                "json",
+            ],
+        )
+        .await;
         assert_eq!(code, Some(0), "{text}");
         let reports: serde_json::Value = serde_json::from_str(text.trim_start_matches(|c| c != '[')).unwrap();
         assert_eq!(reports[0]["status"], "SUCCEEDED", "{text}");
@@ -139,29 +139,19 @@ fn every_existing_dataset_reaches_the_table_and_the_run_is_recorded() {
         );
 
         // Within 24 hours: AlreadyStreamed, a notice; with --strict, exit 5.
-        let (u, o) = (url.clone(), out_s.clone());
-        let (code, text) = tokio::task::spawn_blocking(move || bulk_publish(&u, &o, &["--pool", POOL]))
-            .await
-            .unwrap();
+        let (code, text) = bulk_publish(&url, &out_s, &["--pool", POOL]).await;
         assert_eq!(code, Some(0), "{text}");
         assert!(
             text.contains("ALREADY_STREAMED") && text.contains("next allowed"),
             "{text}"
         );
-        let (u, o) = (url.clone(), out_s.clone());
-        let (code, _) = tokio::task::spawn_blocking(move || bulk_publish(&u, &o, &["--pool", POOL, "--strict"]))
-            .await
-            .unwrap();
+        let (code, _) = bulk_publish(&url, &out_s, &["--pool", POOL, "--strict"]).await;
         assert_eq!(code, Some(5));
 
         // A run already in progress (started by someone else) is attached to.
         synclake_testkit::cognito::enable_streaming(&dev, OTHER_POOL, &stream).await;
         dev.bulk_publish().identity_pool_id(OTHER_POOL).send().await.unwrap();
-        let (u, o) = (url.clone(), out_s.clone());
-        let (code, text) =
-            tokio::task::spawn_blocking(move || bulk_publish(&u, &o, &["--pool", OTHER_POOL, "--output", "json"]))
-                .await
-                .unwrap();
+        let (code, text) = bulk_publish(&url, &out_s, &["--pool", OTHER_POOL, "--output", "json"]).await;
         assert_eq!(code, Some(0), "{text}");
         let reports: serde_json::Value = serde_json::from_str(text.trim_start_matches(|c| c != '[')).unwrap();
         assert_eq!(
@@ -198,20 +188,9 @@ fn ctrl_c_leaves_the_run_going_and_says_how_to_attach() {
             .spawn()
             .unwrap();
         // Once the run is IN_PROGRESS on the service, interrupt the command.
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let d = dev
-                .get_bulk_publish_details()
-                .identity_pool_id(POOL)
-                .send()
-                .await
-                .unwrap();
-            if d.bulk_publish_status == Some(aws_sdk_cognitosync::types::BulkPublishStatus::InProgress) {
-                break;
-            }
-            assert!(Instant::now() < deadline, "the run never started");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        let in_progress = aws_sdk_cognitosync::types::BulkPublishStatus::InProgress;
+        let d = wait_bulk_publish(&dev, POOL, in_progress.clone(), Duration::from_secs(20)).await;
+        assert_eq!(d.bulk_publish_status, Some(in_progress), "the run never started");
         let pid = child.id().to_string();
         assert!(
             std::process::Command::new("kill")

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_cognitosync::types::BulkPublishStatus;
 use synclake_kinesis::Consumer;
 use synclake_testkit::cognito::{
-    IDENTITY, LocalService, OTHER_IDENTITY, POOL, config_text, service_state, sync, table_state,
+    IDENTITY, LocalService, OTHER_IDENTITY, POOL, config_text, service_state, sync, table_state, wait_bulk_publish,
 };
 use synclake_testkit::consumer::{Running, consumer_config, rt};
 use synclake_testkit::kinesis::{create_stream, unique_stream};
@@ -61,11 +61,8 @@ fn devices_to_table_through_kinesis_and_s3url() {
         b.delete_dataset().identity_pool_id(POOL).identity_id(OTHER_IDENTITY).dataset_name("ds2").send().await.unwrap();
         assert!(sync(&b, POOL, OTHER_IDENTITY, "ds2", vec![("fresh", Some("after delete".into()))]).await);
         dev.bulk_publish().identity_pool_id(POOL).send().await.unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while dev.get_bulk_publish_details().identity_pool_id(POOL).send().await.unwrap().bulk_publish_status != Some(BulkPublishStatus::Succeeded) {
-            assert!(Instant::now() < deadline, "bulk publish did not finish");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let d = wait_bulk_publish(&dev, POOL, BulkPublishStatus::Succeeded, Duration::from_secs(30)).await;
+        assert_eq!(d.bulk_publish_status, Some(BulkPublishStatus::Succeeded), "bulk publish did not finish");
         // Everything leaves the outbox once Kinesis acknowledged it.
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {

@@ -18,6 +18,7 @@
 
 import argparse
 import datetime
+import functools
 import json
 import os
 import re
@@ -47,11 +48,17 @@ B = "us-east-1:bbbbbbbb-0000-4000-8000-00000000000b"
 ELF_MACHINE = {"x86_64": 0x3E, "arm64": 0xB7}
 
 
-def load_template(path=TEMPLATE):
+@functools.lru_cache(maxsize=None)
+def decoded_template(path):
     template, matches = decode(path)
     if matches:
         raise AssertionError(f"{path} does not parse: {matches}")
-    return template
+    return json.dumps(template)
+
+
+def load_template(path=TEMPLATE):
+    """The template as plain data, parsed once; each caller gets a copy of its own."""
+    return json.loads(decoded_template(path))
 
 
 def resources(template, kind):
@@ -73,7 +80,6 @@ class NoManagedPolicies:
 def expand_sam(template):
     """The template as CloudFormation deploys it: what `sam package` uploads replaced by S3
     URIs, then the SAM transform applied by aws-sam-translator, offline."""
-    template = json.loads(json.dumps(template))
     for r in template["Resources"].values():
         if r["Type"] == "AWS::Serverless::Function":
             r["Properties"]["CodeUri"] = "s3://artifacts/" + r["Properties"]["CodeUri"]
@@ -95,12 +101,16 @@ ASL_SCHEMA = os.path.join(
 )
 
 
+@functools.lru_cache(maxsize=None)
+def asl_validator():
+    with open(ASL_SCHEMA) as f:
+        # 2019-09: the schema puts each state's rules beside a $ref, which draft 7 would ignore.
+        return jsonschema.Draft201909Validator(json.load(f))
+
+
 def asl_errors(definition):
     """What is wrong with a state machine definition: its schema, then its transitions."""
-    with open(ASL_SCHEMA) as f:
-        schema = json.load(f)
-    # 2019-09: the schema puts each state's rules beside a $ref, which draft 7 would ignore.
-    errors = [e.message for e in jsonschema.Draft201909Validator(schema).iter_errors(definition)]
+    errors = [e.message for e in asl_validator().iter_errors(definition)]
     return errors + transition_errors(definition, "")
 
 
@@ -147,12 +157,17 @@ def state_machine_definitions(template):
     return out
 
 
-def generated_glue_tables():
-    """`synclake table ddl --dialect glue`: each table's TableInput, by name."""
+@functools.lru_cache(maxsize=None)
+def glue_ddl():
     run = subprocess.run(
         [ARGS.synclake, "table", "ddl", "--dialect", "glue"], check=True, capture_output=True, text=True
     )
-    return json.loads(run.stdout)
+    return run.stdout
+
+
+def generated_glue_tables():
+    """`synclake table ddl --dialect glue` (run once): each table's TableInput, by name."""
+    return json.loads(glue_ddl())
 
 
 def ts(text):

@@ -69,30 +69,19 @@ pub struct DdlArgs {
     pub since: Option<String>,
 }
 
-/// A calendar day, `YYYY-MM-DD`.
+/// A calendar day, `YYYY-MM-DD` (digits only: chrono alone would take a sign before a year).
 fn day(text: &str) -> Result<String, String> {
-    let bad = || format!("{text}: not a day (YYYY-MM-DD)");
-    let parts: Vec<&str> = text.split('-').collect();
-    let [y, m, d] = parts[..] else { return Err(bad()) };
-    let digits = |p: &str, n: usize| p.len() == n && p.bytes().all(|b| b.is_ascii_digit());
-    if !digits(y, 4) || !digits(m, 2) || !digits(d, 2) {
-        return Err(bad());
-    }
-    let (Ok(y), Ok(m), Ok(d)) = (y.parse::<u32>(), m.parse::<u32>(), d.parse::<u32>()) else {
-        return Err(bad());
-    };
-    let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
-    let days = match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return Err(bad()),
-    };
-    if (1..=days).contains(&d) {
-        Ok(text.to_owned())
-    } else {
-        Err(bad())
+    let shaped = text.len() == 10
+        && text.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
+    match chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        Ok(_) if shaped => Ok(text.to_owned()),
+        _ => Err(format!("{text}: not a day (YYYY-MM-DD)")),
     }
 }
 

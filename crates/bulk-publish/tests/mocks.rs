@@ -231,15 +231,20 @@ async fn no_wait_leaves_the_run_going() {
     assert!(report.message.unwrap().contains("run the same command again"));
 }
 
+/// A table in a local directory, for the runs the steps record.
+fn local_table(dir: &std::path::Path) -> synclake_lake::Store {
+    synclake_lake::Store::open(
+        dir.to_str().unwrap(),
+        &synclake_lake::S3Options::default(),
+        &dir.join("spool"),
+    )
+    .unwrap()
+}
+
 #[tokio::test]
 async fn advance_steps_to_completion_and_records_the_run_once() {
     let dir = tempfile::tempdir().unwrap();
-    let table = synclake_lake::Store::open(
-        dir.path().to_str().unwrap(),
-        &synclake_lake::S3Options::default(),
-        &dir.path().join("spool"),
-    )
-    .unwrap();
+    let table = local_table(dir.path());
     let on = streaming(StreamingStatus::Enabled);
     let start = mock!(Client::bulk_publish).then_output(|| BulkPublishOutput::builder().build());
     let polls = mock!(Client::get_bulk_publish_details)
@@ -370,12 +375,7 @@ async fn polls_that_keep_failing_or_never_end_stop_the_watch_not_the_run() {
 async fn advance_ends_at_once_on_refusals_and_records_a_success_it_missed() {
     use aws_sdk_cognitosync::types::error::NotAuthorizedException as Refused;
     let dir = tempfile::tempdir().unwrap();
-    let table = synclake_lake::Store::open(
-        dir.path().to_str().unwrap(),
-        &synclake_lake::S3Options::default(),
-        &dir.path().join("spool"),
-    )
-    .unwrap();
+    let table = local_table(dir.path());
     let first = |pool: &str| AdvanceInput {
         pool: pool.into(),
         requested_at: None,

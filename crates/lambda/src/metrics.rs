@@ -9,6 +9,7 @@
 //! below, or the metrics are filtered out with the logs.
 
 use std::io::Write as _;
+use std::sync::LazyLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value, json};
@@ -131,16 +132,18 @@ impl Metrics {
         Value::Object(root).to_string()
     }
 
-    /// Writes the line to stdout, for this function (`AWS_LAMBDA_FUNCTION_NAME`), now. Outside
-    /// Lambda (no function name) there is no log pipeline to read it, and nothing is written.
+    /// Writes the line to stdout, for this function (`AWS_LAMBDA_FUNCTION_NAME`, read once),
+    /// now. Outside Lambda (no function name) there is no log pipeline to read it, and nothing
+    /// is written.
     pub fn emit(&self) {
-        let Ok(function) = std::env::var("AWS_LAMBDA_FUNCTION_NAME") else {
+        static FUNCTION: LazyLock<Option<String>> = LazyLock::new(|| std::env::var("AWS_LAMBDA_FUNCTION_NAME").ok());
+        let Some(function) = FUNCTION.as_deref() else {
             return;
         };
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-        let mut line = self.line(&function, now);
+        let mut line = self.line(function, now);
         line.push('\n');
         if let Err(e) = std::io::stdout().lock().write_all(line.as_bytes()) {
             tracing::warn!(error = %e, "metrics line not written");

@@ -1,7 +1,7 @@
 //! Pool administration, Cognito Events, bulk publish and push sync through `aws-sdk-cognitosync`.
 #![allow(clippy::unwrap_used)]
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_sdk_cognitosync::Client;
 use aws_sdk_cognitosync::types::{BulkPublishStatus, Operation, Platform, PushSync, RecordPatch, StreamingStatus};
@@ -55,19 +55,7 @@ async fn wait_bulk(
     dev: &Client,
     want: BulkPublishStatus,
 ) -> aws_sdk_cognitosync::operation::get_bulk_publish_details::GetBulkPublishDetailsOutput {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let d = dev
-            .get_bulk_publish_details()
-            .identity_pool_id(POOL)
-            .send()
-            .await
-            .unwrap();
-        if d.bulk_publish_status.as_ref() == Some(&want) || Instant::now() > deadline {
-            return d;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    synclake_testkit::cognito::wait_bulk_publish(dev, POOL, want, Duration::from_secs(20)).await
 }
 
 #[tokio::test]

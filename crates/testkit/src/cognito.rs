@@ -262,6 +262,29 @@ pub async fn raw_request(
     (status, kind)
 }
 
+/// Polls GetBulkPublishDetails for `pool` until its status is `want` or `within` has passed;
+/// the last answer (the caller asserts on its status).
+pub async fn wait_bulk_publish(
+    dev: &Client,
+    pool: &str,
+    want: aws_sdk_cognitosync::types::BulkPublishStatus,
+    within: std::time::Duration,
+) -> aws_sdk_cognitosync::operation::get_bulk_publish_details::GetBulkPublishDetailsOutput {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        let d = dev
+            .get_bulk_publish_details()
+            .identity_pool_id(pool)
+            .send()
+            .await
+            .unwrap();
+        if d.bulk_publish_status.as_ref() == Some(&want) || std::time::Instant::now() > deadline {
+            return d;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 /// The role the tests name when they enable Cognito Streams.
 pub const STREAMS_ROLE: &str = "arn:aws:iam::123456789012:role/CognitoStreams";
 
