@@ -351,3 +351,25 @@ fn table_ddl_for_athena_needs_an_s3_location() {
     assert!(ddl.contains("MSCK REPAIR TABLE `synclake`.`changes`"), "{ddl}");
     assert!(!ddl.contains("projection.enabled"), "{ddl}");
 }
+
+#[test]
+fn consume_with_a_lease_shorter_than_a_second_says_why_not() {
+    let o = consume(
+        &[
+            "--stream",
+            "s",
+            "--out",
+            "lake",
+            "--lease-table",
+            "leases",
+            "--lease-duration-secs",
+            "0.5",
+        ],
+        true,
+    );
+    let line = error_line(&o);
+    assert!(
+        line.contains("--lease-duration-secs") && line.contains("at least 1 second"),
+        "{line}"
+    );
+}

@@ -8,6 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use rand::{Rng as _, SeedableRng as _};
+use synclake_testkit::consumer::sigterm_and_wait;
 use synclake_testkit::kinesis::*;
 use synclake_testkit::services::{kinesis_client, kinesis_endpoint};
 
@@ -124,22 +125,7 @@ fn sigkill_at_random_moments_leaves_every_record_in_the_table_once() {
         );
         std::thread::sleep(Duration::from_millis(500));
     }
-    let term = Command::new("kill")
-        .args(["-TERM", &daemon.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(term.success());
-    let stopped = Instant::now();
-    let status = loop {
-        if let Some(status) = daemon.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            stopped.elapsed() < Duration::from_secs(30),
-            "no exit within 30 s of SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = sigterm_and_wait(&mut daemon, Duration::from_secs(30));
     assert!(status.success(), "exit after SIGTERM: {status}; log: {}", dump(&log));
     TableRecords::read(&out).assert_exactly_once(&puts);
     let recovered = std::fs::read_to_string(&log)

@@ -8,7 +8,9 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use synclake_kinesis::consumer::parse_timestamp;
-use synclake_kinesis::{Consumer, ConsumerConfig, FlushPolicy, KinesisOptions, PollOptions, StartPosition};
+use synclake_kinesis::{
+    Consumer, ConsumerConfig, FlushPolicy, KinesisOptions, LeaseOptions, PollOptions, StartPosition,
+};
 use synclake_lake::{BatchOptions, CommitMode, S3Options};
 use tokio::sync::watch;
 
@@ -89,6 +91,20 @@ pub struct ConsumeArgs {
     /// holds consumer files. Without it, both are refused.
     #[arg(long)]
     pub take_over_output: bool,
+    /// Share the stream with other `synclake consume` workers through this DynamoDB lease
+    /// table (created on first use, on-demand billing): each shard read by one worker, exactly
+    /// once across workers. Without it, checkpoints are files under --state, for one consumer.
+    #[arg(long, env = "SYNCLAKE_LEASE_TABLE")]
+    pub lease_table: Option<String>,
+    /// Seconds a lease lives without a heartbeat: how long a dead worker's shards wait.
+    #[arg(long, default_value_t = LeaseOptions::DEFAULT_DURATION.as_secs_f64(), requires = "lease_table")]
+    pub lease_duration_secs: f64,
+    /// This worker's name in the lease table (default: host, process id and a random tag).
+    #[arg(long, env = "SYNCLAKE_WORKER_ID", requires = "lease_table")]
+    pub worker_id: Option<String>,
+    /// A DynamoDB-compatible endpoint for the lease table instead of AWS's.
+    #[arg(long, env = "SYNCLAKE_DYNAMODB_ENDPOINT", requires = "lease_table")]
+    pub dynamodb_endpoint_url: Option<String>,
     /// The output table.
     #[command(flatten)]
     pub table: TableArgs,
@@ -141,6 +157,18 @@ impl ConsumeArgs {
         config.metrics_addr = self.metrics_addr;
         config.start_over_recreated_stream = self.start_over_recreated_stream;
         config.take_over_output = self.take_over_output;
+        if let Some(table) = &self.lease_table {
+            let duration = secs("--lease-duration-secs", self.lease_duration_secs)?;
+            if duration < std::time::Duration::from_secs(1) {
+                anyhow::bail!("--lease-duration-secs: at least 1 second (heartbeats go out every quarter of it)");
+            }
+            config.lease = Some(LeaseOptions {
+                table: table.clone(),
+                endpoint_url: self.dynamodb_endpoint_url.clone(),
+                worker_id: self.worker_id.clone(),
+                duration,
+            });
+        }
         Ok(config)
     }
 }

@@ -108,6 +108,46 @@ pub enum CheckpointError {
         /// The output given now.
         given: String,
     },
+    /// A lease table call failed.
+    #[error("lease table {table}: {op}: {detail}")]
+    LeaseTable {
+        /// The call.
+        op: &'static str,
+        /// The table.
+        table: String,
+        /// What went wrong.
+        detail: String,
+    },
+    /// This worker no longer holds the shard's lease: nothing more of it may be committed or
+    /// checkpointed here.
+    #[error("shard {shard}: the lease was lost ({reason}); another worker reads it on from its checkpoint")]
+    LeaseLost {
+        /// The shard.
+        shard: String,
+        /// How it was found out.
+        reason: &'static str,
+    },
+    /// The lease table belongs to another stream incarnation or another output.
+    #[error(
+        "lease table {table} holds the leases of {field} `{recorded}`, not `{given}`: one lease table per stream and output; use another --lease-table"
+    )]
+    LeaseTableBound {
+        /// The table.
+        table: String,
+        /// What differs.
+        field: &'static str,
+        /// What the table records.
+        recorded: String,
+        /// What was given.
+        given: String,
+    },
+}
+
+impl CheckpointError {
+    /// Whether this is a lost lease (the shard moved to another worker), not a failure.
+    pub fn is_lease_lost(&self) -> bool {
+        matches!(self, CheckpointError::LeaseLost { .. })
+    }
 }
 
 /// Where checkpoints live.
@@ -117,6 +157,11 @@ pub trait CheckpointStore: Send + Sync {
     /// Replaces one shard's state, durably and atomically: after a crash, a load sees either
     /// the old state or the new one.
     fn save<'a>(&'a self, shard: &'a str, state: &'a ShardState) -> BoxFuture<'a, Result<(), CheckpointError>>;
+    /// A number this holder of `shard` puts in the names of the files it writes, so that files
+    /// of two holders never share a name (a lease's counter when it was taken).
+    fn file_epoch(&self, _shard: &str) -> Option<u64> {
+        None
+    }
 }
 
 /// The embedded store: `<state>/<stream>/shards/<shard>.json`, each replaced by write, fsync,
@@ -173,18 +218,7 @@ impl FileStore {
         let dir = state_dir.join(safe_name(stream.arn));
         let shards = dir.join("shards");
         std::fs::create_dir_all(&shards).map_err(io("create", &shards))?;
-        let lock_path = dir.join("lock");
-        let lock = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(io("open", &lock_path))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => return Err(CheckpointError::InUse { path: lock_path }),
-            Err(std::fs::TryLockError::Error(e)) => return Err(io("lock", &lock_path)(e)),
-        }
+        let lock = lock_file(&dir.join("lock"))?;
         let meta_path = dir.join("stream.json");
         let mut meta = match std::fs::read(&meta_path) {
             Ok(bytes) => {
@@ -320,6 +354,22 @@ impl CheckpointStore for FileStore {
     }
 }
 
+/// Opens (creating) `path` and takes an exclusive lock on it, held while the file is open:
+/// [`CheckpointError::InUse`] if another process holds it.
+pub(crate) fn lock_file(path: &Path) -> Result<File, CheckpointError> {
+    let lock = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(io("open", path))?;
+    match lock.try_lock() {
+        Ok(()) => Ok(lock),
+        Err(std::fs::TryLockError::WouldBlock) => Err(CheckpointError::InUse { path: path.to_owned() }),
+        Err(std::fs::TryLockError::Error(e)) => Err(io("lock", path)(e)),
+    }
+}
+
 /// Replaces `path` (in `dir`) with `bytes` atomically and durably.
 fn replace_file(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
     let tmp = path.with_extension("tmp");
@@ -332,7 +382,7 @@ fn replace_file(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), CheckpointE
 }
 
 /// 128 random bits, hex.
-fn new_state_id() -> String {
+pub(crate) fn new_state_id() -> String {
     use rand::Rng as _;
     let bits: u128 = rand::rng().random();
     format!("{bits:032x}")

@@ -15,11 +15,14 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::backoff::BackoffOptions;
-use crate::checkpoint::{CheckpointStore, FileStore, Incarnation, ShardState, StartPoint};
+use crate::checkpoint::{
+    CheckpointError, CheckpointStore, FileStore, Incarnation, ShardState, StartPoint, lock_file, safe_name,
+};
 use crate::client::{KinesisOptions, Stream, connect, describe_stream};
 use crate::error::ConsumeError;
 use crate::fence::{self, Owner, host_name};
 use crate::flush::{FlushPolicy, MemoryGauge};
+use crate::lease::{Fleet, LeaseEvent, LeaseOptions};
 use crate::metrics::{Metrics, Totals};
 use crate::reader::efo::{FanOutOptions, ensure_consumer};
 use crate::reader::poll::PollOptions;
@@ -79,6 +82,9 @@ pub struct ConsumerConfig {
     /// Become the table's writer of the stream even if another state is, or if this state is
     /// empty while the table holds consumer files.
     pub take_over_output: bool,
+    /// Share the stream with other workers through this DynamoDB lease table (else the
+    /// checkpoints are files under `state_dir`, for one consumer).
+    pub lease: Option<LeaseOptions>,
 }
 
 impl ConsumerConfig {
@@ -110,6 +116,7 @@ impl ConsumerConfig {
             metrics_addr: None,
             start_over_recreated_stream: false,
             take_over_output: false,
+            lease: None,
         }
     }
 }
@@ -131,7 +138,18 @@ pub struct Consumer {
     shared: Arc<Shared>,
     mode: ReadMode,
     owner: Owner,
+    fleet: Option<Fleet>,
+    /// The state directory's lock, held for the consumer's life (fleet workers; the file
+    /// store holds its own).
+    _lock: Option<std::fs::File>,
 }
+
+/// How old a temporary file in a table shared by a fleet must be before a starting worker
+/// removes it: another worker may be writing it now.
+const FLEET_SWEEP_AGE: Duration = Duration::from_secs(15 * 60);
+
+/// Joined shard workers: the shard and how its worker ended.
+type WorkerSet = JoinSet<(String, Result<ShardExit, CheckpointError>)>;
 
 impl Consumer {
     /// Connects and checks everything a run needs, so that a bad setting fails here with a
@@ -160,31 +178,73 @@ impl Consumer {
                 .to_string(),
             Store::Object { .. } => config.output.trim_end_matches('/').to_owned(),
         };
-        let incarnation = Incarnation {
-            arn: &stream.arn,
-            created_ms: stream.created_ms,
+        let metrics = Arc::new(Metrics::default());
+        let (checkpoints, owner, file_incarnation, fleet, lock) = match &config.lease {
+            None => {
+                let incarnation = Incarnation {
+                    arn: &stream.arn,
+                    created_ms: stream.created_ms,
+                };
+                let file_store = FileStore::open(
+                    &config.state_dir,
+                    incarnation,
+                    &output,
+                    config.start_over_recreated_stream,
+                )?;
+                let owner = Owner {
+                    stream_arn: stream.arn.clone(),
+                    state_id: file_store.state_id().to_owned(),
+                    state_dir: std::fs::canonicalize(file_store.dir())
+                        .unwrap_or_else(|_| file_store.dir().to_owned())
+                        .display()
+                        .to_string(),
+                    host: host_name(),
+                };
+                let file_incarnation = file_store.file_incarnation();
+                let store: Arc<dyn CheckpointStore> = Arc::new(file_store);
+                (store, owner, file_incarnation, None, None)
+            }
+            Some(lease) => {
+                if config.start_over_recreated_stream {
+                    return Err(ConsumeError::Config {
+                        name: "--start-over-recreated-stream",
+                        reason: "not with --lease-table: a lease table belongs to one incarnation of the stream; give a new --lease-table for the new one".into(),
+                    });
+                }
+                let dir = config.state_dir.join(safe_name(&stream.arn));
+                std::fs::create_dir_all(&dir).map_err(|e| ConsumeError::Config {
+                    name: "--state",
+                    reason: format!("{}: {e}", dir.display()),
+                })?;
+                let lock = lock_file(&dir.join("lock"))?;
+                let fleet = Fleet::open(
+                    lease,
+                    config.kinesis.region.as_deref(),
+                    &stream,
+                    &output,
+                    metrics.leases.clone(),
+                )
+                .await?;
+                let owner = Owner {
+                    stream_arn: stream.arn.clone(),
+                    state_id: fleet.state_id().to_owned(),
+                    state_dir: format!("lease table {}", lease.table),
+                    host: host_name(),
+                };
+                let store: Arc<dyn CheckpointStore> = fleet.store();
+                (store, owner, None, Some(fleet), Some(lock))
+            }
         };
-        let file_store = FileStore::open(
-            &config.state_dir,
-            incarnation,
-            &output,
-            config.start_over_recreated_stream,
-        )?;
-        let owner = Owner {
-            stream_arn: stream.arn.clone(),
-            state_id: file_store.state_id().to_owned(),
-            state_dir: std::fs::canonicalize(file_store.dir())
-                .unwrap_or_else(|_| file_store.dir().to_owned())
-                .display()
-                .to_string(),
-            host: host_name(),
-        };
-        let state_empty = file_store.load_all().await?.is_empty();
+        let state_empty = checkpoints.load_all().await?.is_empty();
         fence::claim(&store, &owner, state_empty, config.take_over_output).await?;
-        // Only the writer of the table may remove what a killed writer left.
-        sweep(&store, &config.state_dir.join("spool"))?;
-        let file_incarnation = file_store.file_incarnation();
-        let checkpoints: Arc<dyn CheckpointStore> = Arc::new(file_store);
+        // Only the writer of the table may remove what a killed writer left; in a fleet, only
+        // what is too old to be another worker's file in progress.
+        let now = std::time::SystemTime::now();
+        let cutoff = match fleet {
+            Some(_) => now.checked_sub(FLEET_SWEEP_AGE).unwrap_or(std::time::UNIX_EPOCH),
+            None => now,
+        };
+        sweep(&store, &config.state_dir.join("spool"), cutoff)?;
         let fetcher = Fetcher::new(config.fetch.clone()).map_err(|e| ConsumeError::Config {
             name: "fetch",
             reason: e.to_string(),
@@ -201,7 +261,7 @@ impl Consumer {
             fetcher,
             batch: config.batch.clone(),
             checkpoints,
-            metrics: Arc::new(Metrics::default()),
+            metrics,
             flush: config.flush.clone(),
             gauge: MemoryGauge::default(),
             backoff: config.backoff,
@@ -215,6 +275,8 @@ impl Consumer {
             shared,
             mode,
             owner,
+            fleet,
+            _lock: lock,
         })
     }
 
@@ -240,7 +302,7 @@ impl Consumer {
 
     /// Runs until `stop` turns true (then flushes, commits and returns) or a failure that
     /// stops the consumer.
-    pub async fn run(self, mut stop: watch::Receiver<bool>) -> Result<RunSummary, ConsumeError> {
+    pub async fn run(mut self, mut stop: watch::Receiver<bool>) -> Result<RunSummary, ConsumeError> {
         let metrics_task = match self.config.metrics_addr {
             Some(addr) => {
                 let listener = crate::serve::bind(addr).await.map_err(|e| ConsumeError::Config {
@@ -252,14 +314,19 @@ impl Consumer {
             }
             None => None,
         };
-        let result = self.run_loop(&mut stop).await;
+        let mut fleet = self.fleet.take();
+        let result = self.run_loop(&mut stop, &mut fleet).await;
         if let Some(task) = metrics_task {
             task.abort();
         }
         result
     }
 
-    async fn run_loop(&self, stop: &mut watch::Receiver<bool>) -> Result<RunSummary, ConsumeError> {
+    async fn run_loop(
+        &self,
+        stop: &mut watch::Receiver<bool>,
+        fleet: &mut Option<Fleet>,
+    ) -> Result<RunSummary, ConsumeError> {
         let endpoint = self.config.kinesis.endpoint_name();
         let mut states = self.shared.checkpoints.load_all().await?;
         let mut shards = list_shards(&self.client, &self.stream.arn)
@@ -267,21 +334,31 @@ impl Consumer {
             .map_err(|e| ConsumeError::from_sdk(&e, "ListShards", &self.config.stream, &endpoint))?;
         tracing::info!(stream = %self.stream.arn, shards = shards.len(), output = %self.shared.store.describe(),
             mode = if self.config.fan_out.is_some() { "enhanced fan-out" } else { "polling" }, "consuming");
-        let (worker_stop_tx, worker_stop) = watch::channel(false);
-        let mut running: HashSet<String> = HashSet::new();
-        let mut workers: JoinSet<(String, Result<ShardExit, crate::checkpoint::CheckpointError>)> = JoinSet::new();
+        let mut running: HashMap<String, watch::Sender<bool>> = HashMap::new();
+        let mut workers: WorkerSet = JoinSet::new();
         let mut discover = tokio::time::interval(self.config.discover_every);
         discover.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         discover.reset();
         let mut report = tokio::time::interval(self.config.report_every);
         report.reset();
+        // A fleet worker scans the lease table every half lease duration, first at once.
+        let mut balance = tokio::time::interval(
+            self.config
+                .lease
+                .as_ref()
+                .map_or(Duration::from_secs(3600), |l| l.duration / 2),
+        );
+        balance.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        if let Some(fleet) = fleet.as_mut() {
+            fleet.start_heartbeat();
+        }
         let mut last_report = (Instant::now(), self.shared.metrics.totals());
         let mut failure: Option<ConsumeError> = None;
         let mut relist = false;
         let mut warned_expired: HashSet<String> = HashSet::new();
         loop {
             warn_expired(&shards, &states, &mut warned_expired);
-            self.spawn_ready(&shards, &states, &mut running, &mut workers, &worker_stop);
+            self.spawn_ready(&shards, &states, fleet.as_ref(), &mut running, &mut workers);
             if *stop.borrow() {
                 break;
             }
@@ -296,21 +373,70 @@ impl Consumer {
                         }
                     };
                     running.remove(&shard);
+                    if let Some(fleet) = fleet.as_mut() {
+                        let why = match &exit {
+                            Err(e) if e.is_lease_lost() => e.to_string(),
+                            _ => "taken over while its worker ran".to_owned(),
+                        };
+                        fleet.worker_stopped(&shard, &why);
+                    }
                     match exit {
                         Ok(ShardExit::Finished) => {
-                            states.entry(shard).or_default().finished = true;
+                            states.entry(shard.clone()).or_default().finished = true;
+                            if let Some(fleet) = fleet.as_mut()
+                                && let Err(error) = fleet.release(&shard, None).await
+                            {
+                                // Finished leases count for nobody: this one just expires.
+                                tracing::warn!(%shard, %error, "could not release the finished shard's lease");
+                            }
                             relist = true;
                         }
-                        Ok(ShardExit::Stopped) => {}
+                        Ok(ShardExit::Stopped) => {
+                            if let Some(fleet) = fleet.as_mut() {
+                                hand_over(fleet, &shard).await;
+                            }
+                        }
                         Ok(ShardExit::ReaderEnded) => {
                             tracing::warn!(%shard, "shard reader ended before the shard did; reading it again");
-                            // Its worker's state is on disk: reload it before restarting.
+                            // Its worker's state is saved: reload it before restarting.
                             states = self.shared.checkpoints.load_all().await?;
                             relist = true;
                         }
+                        // Counted and logged above: another worker reads it on.
+                        Err(e) if e.is_lease_lost() && fleet.is_some() => {}
                         Err(e) => {
                             failure = Some(e.into());
                             break;
+                        }
+                    }
+                }
+                event = next_lease_event(fleet) => match event {
+                    LeaseEvent::Lost(shard) => {
+                        let worker = running.get(&shard);
+                        if let Some(stop) = worker {
+                            let _ = stop.send(true);
+                        }
+                        if let Some(fleet) = fleet.as_mut() {
+                            fleet.lost(&shard, "refused at heartbeat: another worker took it", worker.is_none());
+                        }
+                    }
+                    LeaseEvent::Asked { shard, by } => {
+                        let Some(fleet) = fleet.as_mut() else { continue };
+                        if fleet.asked(&shard, &by) {
+                            match running.get(&shard) {
+                                Some(stop) => {
+                                    let _ = stop.send(true);
+                                }
+                                None => hand_over(fleet, &shard).await,
+                            }
+                        }
+                    }
+                },
+                _ = balance.tick(), if fleet.is_some() => {
+                    if let Some(fleet) = fleet.as_mut() {
+                        match fleet.balance(&shards).await {
+                            Ok(balanced) => states = balanced.states,
+                            Err(error) => tracing::warn!(%error, "scanning the lease table failed; trying again"),
                         }
                     }
                 }
@@ -341,12 +467,22 @@ impl Consumer {
             workers = running.len(),
             "stopping: flushing and committing what was read"
         );
-        let _ = worker_stop_tx.send(true);
+        for stop in running.values() {
+            let _ = stop.send(true);
+        }
         let drained = tokio::time::timeout(self.config.shutdown_timeout, async {
             while let Some(joined) = workers.join_next().await {
-                if let Ok((shard, Err(e))) = joined {
-                    tracing::error!(%shard, error = %e, "a shard could not be committed at shutdown");
-                    failure.get_or_insert(e.into());
+                match joined {
+                    Ok((shard, Err(e))) if e.is_lease_lost() => {
+                        if let Some(fleet) = fleet.as_mut() {
+                            fleet.lost(&shard, &e.to_string(), true);
+                        }
+                    }
+                    Ok((shard, Err(e))) => {
+                        tracing::error!(%shard, error = %e, "a shard could not be committed at shutdown");
+                        failure.get_or_insert(e.into());
+                    }
+                    _ => {}
                 }
             }
         })
@@ -360,6 +496,10 @@ impl Consumer {
                     self.config.shutdown_timeout
                 ),
             });
+        }
+        if let Some(fleet) = fleet.as_mut() {
+            // Committed and checkpointed (or named in the pending state): others may take over.
+            fleet.release_all().await;
         }
         self.report(last_report);
         match failure {
@@ -376,12 +516,12 @@ impl Consumer {
         &self,
         shards: &[ShardInfo],
         states: &HashMap<String, ShardState>,
-        running: &mut HashSet<String>,
-        workers: &mut JoinSet<(String, Result<ShardExit, crate::checkpoint::CheckpointError>)>,
-        stop: &watch::Receiver<bool>,
+        fleet: Option<&Fleet>,
+        running: &mut HashMap<String, watch::Sender<bool>>,
+        workers: &mut WorkerSet,
     ) {
         for shard in readable(shards, states) {
-            if running.contains(&shard.id) {
+            if running.contains_key(&shard.id) || fleet.is_some_and(|f| !f.holds(&shard.id)) {
                 continue;
             }
             let state = states.get(&shard.id).cloned().unwrap_or_default();
@@ -409,8 +549,9 @@ impl Consumer {
                 start,
                 backoff: self.config.backoff,
             };
-            running.insert(shard.id.clone());
-            let (shared, mode, stop, id) = (self.shared.clone(), self.mode.clone(), stop.clone(), shard.id.clone());
+            let (stop_tx, stop) = watch::channel(false);
+            running.insert(shard.id.clone(), stop_tx);
+            let (shared, mode, id) = (self.shared.clone(), self.mode.clone(), shard.id.clone());
             workers.spawn(async move { (id, run_shard(shared, target, mode, state, stop).await) });
         }
     }
@@ -450,6 +591,22 @@ impl Consumer {
     }
 }
 
+/// Hands `shard` over if it was asked for, now that no worker of this process reads it; a
+/// failure only delays the asker (the lease then expires).
+async fn hand_over(fleet: &mut Fleet, shard: &str) {
+    if let Err(error) = fleet.stopped(shard).await {
+        tracing::warn!(%shard, %error, "could not hand the lease over; it expires instead");
+    }
+}
+
+/// The next lease event of a fleet worker; never resolves for a lone consumer.
+async fn next_lease_event(fleet: &mut Option<Fleet>) -> LeaseEvent {
+    match fleet {
+        Some(fleet) => fleet.next_event().await,
+        None => std::future::pending().await,
+    }
+}
+
 /// Logs, once per run, each parent that aged out of the stream before this consumer finished
 /// it: its records after the checkpoint expired unread, and its children are read anyway.
 fn warn_expired(shards: &[ShardInfo], states: &HashMap<String, ShardState>, warned: &mut HashSet<String>) {
@@ -462,11 +619,11 @@ fn warn_expired(shards: &[ShardInfo], states: &HashMap<String, ShardState>, warn
 }
 
 /// Deletes the temporary files a killed consumer left (see `docs/consume.md`): spool files of
-/// consumer output in a local table's partition directories last modified before now, and
-/// the S3 spool files in this state's (locked) spool directory.
-fn sweep(store: &Store, spool_dir: &std::path::Path) -> Result<(), ConsumeError> {
+/// consumer output in a local table's partition directories last modified before
+/// `table_cutoff`, and the S3 spool files in this state's (locked) spool directory.
+fn sweep(store: &Store, spool_dir: &std::path::Path, table_cutoff: std::time::SystemTime) -> Result<(), ConsumeError> {
     let now = std::time::SystemTime::now();
-    let mut swept = store.sweep_temp_files("part-shardId-", now)?;
+    let mut swept = store.sweep_temp_files("part-shardId-", table_cutoff)?;
     swept.extend(synclake_lake::store::sweep_spool_dir(spool_dir, now)?);
     if !swept.is_empty() {
         tracing::info!(files = swept.len(), example = %swept[0].display(), "removed temporary files a killed consumer left");

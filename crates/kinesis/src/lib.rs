@@ -7,6 +7,7 @@
 //! - [`worker`]: a shard's buffer, flushed by [`flush`] policy through the core
 //!   ([`synclake_lake::write_batch_gated`], the same decode → table path as `replay`);
 //! - [`checkpoint`]: where progress is durable, bound to one incarnation of the stream;
+//!   [`lease`]: the same in a DynamoDB lease table shared by several workers;
 //!   [`fence`]: the table names the one state that writes a stream into it;
 //!   [`consumer`]: the run loop;
 //! - [`metrics`] and [`serve`]: counters and the Prometheus endpoint.
@@ -48,6 +49,12 @@
 //! its directory and binds the state to its output table and to one incarnation of the stream
 //! (ARN and creation time); the table's owner marker ([`fence`]) binds the table and stream to
 //! one state. See `docs/consume.md` for the operations.
+//!
+//! **Several workers** ([`lease`]): with a DynamoDB lease table, each shard's state lives in its
+//! lease, and every save above — the intent of step 3, the checkpoint of step 5, the recovery
+//! of step 1 — is a conditional update on the lease's owner and counter. A worker that lost a
+//! lease can neither start a commit nor checkpoint; the next holder begins with step 1. Files
+//! carry the lease's counter in their names, so holders never share a file.
 
 pub mod backoff;
 pub mod checkpoint;
@@ -56,6 +63,7 @@ pub mod consumer;
 pub mod error;
 pub mod fence;
 pub mod flush;
+pub mod lease;
 pub mod metrics;
 pub mod reader;
 pub mod serve;
@@ -67,5 +75,6 @@ pub use client::{KinesisOptions, Stream};
 pub use consumer::{Consumer, ConsumerConfig, RunSummary, StartPosition};
 pub use error::ConsumeError;
 pub use flush::FlushPolicy;
+pub use lease::LeaseOptions;
 pub use reader::poll::PollOptions;
 pub use worker::Committed;

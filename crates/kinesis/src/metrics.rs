@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// One shard's counters.
@@ -54,7 +54,74 @@ impl Default for ShardMetrics {
 #[derive(Debug, Default)]
 pub struct Metrics {
     shards: Mutex<BTreeMap<String, Arc<ShardMetrics>>>,
+    /// The worker's lease counters (a fleet sharing a lease table).
+    pub leases: Arc<LeaseMetrics>,
 }
+
+/// One worker's lease counters: rendered once it works through a lease table.
+#[derive(Debug, Default)]
+pub struct LeaseMetrics {
+    /// Set when a lease table is in use.
+    pub enabled: AtomicBool,
+    /// Leases held now.
+    pub owned: AtomicU64,
+    /// Leases taken (free, expired or handed over).
+    pub acquired: AtomicU64,
+    /// Leases taken from a worker that stopped renewing them.
+    pub takeovers: AtomicU64,
+    /// Leases lost: taken over, or not renewed in time.
+    pub lost: AtomicU64,
+    /// Leases handed to a worker that asked.
+    pub handed_off: AtomicU64,
+    /// DynamoDB requests made to the lease table.
+    pub table_calls: AtomicU64,
+}
+
+type LeaseFamily = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&LeaseMetrics) -> &AtomicU64,
+);
+
+const LEASE_FAMILIES: [LeaseFamily; 6] = [
+    (
+        "synclake_consume_leases_owned",
+        "gauge",
+        "Leases this worker holds.",
+        |m| &m.owned,
+    ),
+    (
+        "synclake_consume_leases_acquired_total",
+        "counter",
+        "Leases taken (free, expired or handed over).",
+        |m| &m.acquired,
+    ),
+    (
+        "synclake_consume_lease_takeovers_total",
+        "counter",
+        "Leases taken from a worker that stopped renewing them.",
+        |m| &m.takeovers,
+    ),
+    (
+        "synclake_consume_leases_lost_total",
+        "counter",
+        "Leases lost: taken over or not renewed in time.",
+        |m| &m.lost,
+    ),
+    (
+        "synclake_consume_leases_handed_off_total",
+        "counter",
+        "Leases handed to a worker that asked.",
+        |m| &m.handed_off,
+    ),
+    (
+        "synclake_consume_lease_table_calls_total",
+        "counter",
+        "DynamoDB requests made to the lease table.",
+        |m| &m.table_calls,
+    ),
+];
 
 /// Totals over all shards, for the periodic report.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -187,6 +254,12 @@ impl Metrics {
                 let _ = writeln!(out, "{name}{{shard=\"{}\"}} {}", escape_label(shard), get(m));
             }
         }
+        if self.leases.enabled.load(Ordering::Relaxed) {
+            for (name, kind, help, get) in LEASE_FAMILIES {
+                let value = get(&self.leases).load(Ordering::Relaxed);
+                let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
+            }
+        }
         out
     }
 }
@@ -222,6 +295,11 @@ mod tests {
         );
         assert!(text.contains("synclake_consume_millis_behind_latest{shard=\"shardId-000000000000\"} -1\n"));
         assert_eq!(text.matches("# TYPE").count(), FAMILIES.len());
+        metrics.leases.enabled.store(true, Ordering::Relaxed);
+        metrics.leases.owned.store(2, Ordering::Relaxed);
+        let text = metrics.render();
+        assert!(text.contains("\nsynclake_consume_leases_owned 2\n"), "{text}");
+        assert_eq!(text.matches("# TYPE").count(), FAMILIES.len() + LEASE_FAMILIES.len());
         assert_eq!(metrics.totals().records, 5);
         assert_eq!(escape_label("a\"b\\"), "a\\\"b\\\\");
     }

@@ -365,12 +365,17 @@ impl Worker {
         let last = last.sequence_number.clone();
         let shared = self.shared.clone();
         let items: Vec<EnvelopeItem<'_>> = self.buffer.iter().map(|r| Ok(source_record(&self.shard, r))).collect();
+        let epoch = shared.checkpoints.file_epoch(&self.shard);
         let tag_of = |i: usize| {
-            items
+            let tag = items
                 .get(i)
                 .and_then(record_tag)
                 .map(|tag| incarnation_tag(&self.shard, tag, shared.file_incarnation))
-                .unwrap_or_else(|| format!("{}-{i}", self.shard))
+                .unwrap_or_else(|| format!("{}-{i}", self.shard));
+            match epoch {
+                Some(epoch) => format!("{tag}-L{epoch}"),
+                None => tag,
+            }
         };
         let gate = IntentGate {
             checkpoints: shared.checkpoints.as_ref(),
@@ -429,7 +434,12 @@ impl Worker {
             last: last.clone(),
             keys: leftover,
         });
-        self.save(state).await?;
+        if let Err(error) = self.save(state).await {
+            if error.is_lease_lost() && !outcome.committed.is_empty() {
+                self.remove_fenced(&outcome.committed).await;
+            }
+            return Err(error);
+        }
 
         let m = &self.metrics;
         m.rows.fetch_add(outcome.stats.rows, Ordering::Relaxed);
@@ -480,6 +490,24 @@ impl Worker {
         Ok(())
     }
 
+    /// Deletes files this worker committed whose checkpoint the lease table then refused: the
+    /// lease moved on (paused past it, or cut off), and the next holder reads their records
+    /// again from the checkpoint. Their names carry this holder's epoch, so they are nobody
+    /// else's. One attempt each; what is left is logged.
+    async fn remove_fenced(&self, keys: &[String]) {
+        let mut left = Vec::new();
+        for key in keys {
+            if let Err(error) = self.shared.store.delete(key).await {
+                tracing::error!(shard = %self.shard, key = %self.shared.store.full_key(key), %error,
+                    "could not delete a file committed after the lease was lost: its records may be in the table twice");
+                left.push(key);
+            }
+        }
+        let _ = sync_dirs_of(&self.shared.store, keys);
+        tracing::warn!(shard = %self.shard, files = keys.len(), not_deleted = left.len(),
+            "the lease was lost while committing: removed the files this flush committed");
+    }
+
     /// Saves `state` durably, retrying a few times; on success it becomes the worker's state.
     async fn save(&mut self, state: ShardState) -> Result<(), CheckpointError> {
         let mut backoff = Backoff::new(self.shared.backoff);
@@ -489,6 +517,7 @@ impl Worker {
                     self.state = state;
                     return Ok(());
                 }
+                Err(error) if error.is_lease_lost() => return Err(error),
                 Err(error) if backoff.attempts() + 1 < STATE_ATTEMPTS => {
                     tracing::warn!(shard = %self.shard, %error, "saving the shard state failed; retrying");
                     backoff.wait().await;

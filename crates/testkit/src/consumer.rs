@@ -136,3 +136,21 @@ pub async fn run_until(consumer: Consumer, done: impl Fn(&Totals) -> bool) -> Ru
     running.wait(done).await;
     running.stop().await
 }
+
+/// Sends SIGTERM to a `synclake consume` process and waits (up to `within`) for it to exit;
+/// its exit status. A daemon that outlives `within` fails the test.
+pub fn sigterm_and_wait(daemon: &mut std::process::Child, within: Duration) -> std::process::ExitStatus {
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &daemon.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success(), "kill -TERM {}", daemon.id());
+    let since = Instant::now();
+    loop {
+        if let Some(status) = daemon.try_wait().unwrap() {
+            return status;
+        }
+        assert!(since.elapsed() < within, "no exit within {within:?} of SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -71,13 +71,28 @@ pub async fn open_shards(client: &Client, name: &str) -> Vec<String> {
     ids
 }
 
-/// Splits `shard` in the middle of the hash key space.
+/// Splits `shard` in the middle of its hash key range (of the whole space, for a stream of
+/// one shard: at 2^127).
 pub async fn split(client: &Client, name: &str, shard: &str) {
+    let listed = client.list_shards().stream_name(name).send().await.unwrap();
+    let range = listed
+        .shards
+        .unwrap_or_default()
+        .into_iter()
+        .find(|s| s.shard_id == shard)
+        .unwrap_or_else(|| panic!("{shard} is not a shard of {name}"))
+        .hash_key_range
+        .unwrap();
+    let (start, end): (u128, u128) = (
+        range.starting_hash_key.parse().unwrap(),
+        range.ending_hash_key.parse().unwrap(),
+    );
+    let middle = start + (end - start) / 2 + 1;
     client
         .split_shard()
         .stream_name(name)
         .shard_to_split(shard)
-        .new_starting_hash_key("170141183460469231731687303715884105728")
+        .new_starting_hash_key(middle.to_string())
         .send()
         .await
         .unwrap();

@@ -105,3 +105,21 @@ pub fn kinesis_client() -> aws_sdk_kinesis::Client {
 pub fn kinesis_client_at(endpoint: &str) -> aws_sdk_kinesis::Client {
     aws_sdk_kinesis::Client::from_conf(kinesis_config_at(endpoint).build())
 }
+
+/// The local DynamoDB server's URL: moto serves DynamoDB beside S3, on the same endpoint.
+pub fn dynamodb_endpoint() -> String {
+    s3_endpoint()
+}
+
+/// A DynamoDB client of the local server with the test credentials.
+pub fn dynamodb_client() -> aws_sdk_dynamodb::Client {
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
+        .endpoint_url(dynamodb_endpoint())
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}

@@ -1,0 +1,256 @@
+//! [`LeaseStore`]: the leases this worker holds, and the [`CheckpointStore`] over them whose
+//! every save is fenced by the lease counter.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use tokio::time::Instant;
+
+use super::item::Lease;
+use super::table::{LeaseTable, Write};
+use crate::checkpoint::{CheckpointError, CheckpointStore, ShardState};
+
+/// A lease this worker holds, as it last wrote it.
+#[derive(Debug)]
+struct Held {
+    /// The counter the next conditional write names.
+    counter: u64,
+    /// Until when, by this worker's clock, no other worker can have taken it: the send time of
+    /// the last write that raised the counter, plus the part of the lease duration that
+    /// leaves a margin (others wait the whole duration of seeing no change).
+    valid_until: Instant,
+}
+
+/// A held lease: its epoch (the counter when it was taken, in the names of the files written
+/// under it) and its state, written one call at a time.
+#[derive(Debug)]
+struct Slot {
+    epoch: u64,
+    held: tokio::sync::Mutex<Held>,
+    /// Refused once (or released): never written again. The slot stays until the shard's
+    /// worker has stopped, so the lease cannot be taken again under a worker still running.
+    lost: AtomicBool,
+    /// The loss was counted and logged.
+    reported: AtomicBool,
+}
+
+impl Slot {
+    fn lose(&self) {
+        self.lost.store(true, Ordering::Relaxed);
+    }
+
+    fn is_lost(&self) -> bool {
+        self.lost.load(Ordering::Relaxed)
+    }
+}
+
+/// What a heartbeat found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Renewal {
+    /// Still held; maybe another worker asked for it.
+    Held {
+        /// The worker that asked.
+        handoff_to: Option<String>,
+    },
+    /// Lost: taken over, or not renewed in time.
+    Lost,
+    /// The call failed, the lease is still valid; try again at the next beat.
+    Failed(String),
+}
+
+/// The leases of one worker over one lease table.
+#[derive(Debug)]
+pub struct LeaseStore {
+    table: LeaseTable,
+    worker: String,
+    duration: Duration,
+    held: Mutex<HashMap<String, Arc<Slot>>>,
+}
+
+impl LeaseStore {
+    /// `worker`'s leases in `table`, each lost unless renewed within `duration`.
+    pub fn new(table: LeaseTable, worker: impl Into<String>, duration: Duration) -> LeaseStore {
+        LeaseStore {
+            table,
+            worker: worker.into(),
+            duration,
+            held: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The table.
+    pub fn table(&self) -> &LeaseTable {
+        &self.table
+    }
+
+    /// This worker's id.
+    pub fn worker(&self) -> &str {
+        &self.worker
+    }
+
+    /// How long a lease lives without a heartbeat.
+    pub fn duration(&self) -> Duration {
+        self.duration
+    }
+
+    /// The shards held, sorted.
+    pub fn held(&self) -> Vec<String> {
+        let mut shards: Vec<String> = self.map().keys().cloned().collect();
+        shards.sort();
+        shards
+    }
+
+    /// Whether `shard` is held.
+    pub fn holds(&self, shard: &str) -> bool {
+        self.map().contains_key(shard)
+    }
+
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Slot>>> {
+        self.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn get(&self, shard: &str) -> Option<Arc<Slot>> {
+        self.map().get(shard).cloned()
+    }
+
+    fn validity(&self, sent: Instant) -> Instant {
+        sent + self.duration.mul_f64(0.75)
+    }
+
+    /// Takes `lease` (as observed in a scan) for this worker; its state if taken, `None` if
+    /// another worker changed it first.
+    pub async fn take(&self, lease: &Lease) -> Result<Option<ShardState>, CheckpointError> {
+        if self.holds(&lease.shard) {
+            // Still held, or lost while its worker has not stopped yet: taken again only after.
+            return Ok(None);
+        }
+        let sent = Instant::now();
+        match self.table.take(lease, &self.worker).await? {
+            Write::Done(now) => {
+                let held = Held {
+                    counter: now.counter,
+                    valid_until: self.validity(sent),
+                };
+                let slot = Slot {
+                    epoch: now.counter,
+                    held: tokio::sync::Mutex::new(held),
+                    lost: AtomicBool::new(false),
+                    reported: AtomicBool::new(false),
+                };
+                self.map().insert(lease.shard.clone(), Arc::new(slot));
+                Ok(Some(now.state))
+            }
+            Write::Conflict => Ok(None),
+        }
+    }
+
+    /// A heartbeat for `shard`.
+    pub async fn renew(&self, shard: &str) -> Renewal {
+        let Some(slot) = self.get(shard) else {
+            return Renewal::Lost;
+        };
+        let mut held = slot.held.lock().await;
+        if slot.is_lost() {
+            return Renewal::Lost;
+        }
+        let sent = Instant::now();
+        match self.table.renew(shard, &self.worker, held.counter).await {
+            Ok(Write::Done(now)) => {
+                held.counter = now.counter;
+                held.valid_until = self.validity(sent);
+                Renewal::Held {
+                    handoff_to: now.handoff_to,
+                }
+            }
+            Ok(Write::Conflict) => {
+                slot.lose();
+                Renewal::Lost
+            }
+            Err(e) if Instant::now() >= held.valid_until => {
+                slot.lose();
+                tracing::warn!(%shard, error = %e, "could not renew the lease in time");
+                Renewal::Lost
+            }
+            Err(e) => Renewal::Failed(e.to_string()),
+        }
+    }
+
+    /// Forgets `shard` once its worker stopped; false if it was not held.
+    pub fn forget(&self, shard: &str) -> bool {
+        self.map().remove(shard).is_some()
+    }
+
+    /// Whether `shard`'s lease was lost (and is held no more, whatever the table says).
+    pub fn is_lost(&self, shard: &str) -> bool {
+        self.get(shard).is_some_and(|slot| slot.is_lost())
+    }
+
+    /// Marks the loss of `shard` as reported; true the first time.
+    pub fn report_loss(&self, shard: &str) -> bool {
+        self.get(shard)
+            .is_some_and(|slot| !slot.reported.swap(true, Ordering::Relaxed))
+    }
+
+    /// Gives `shard` up, to `to` or free; a lease lost meanwhile is just forgotten.
+    pub async fn release(&self, shard: &str, to: Option<&str>) -> Result<(), CheckpointError> {
+        let Some(slot) = self.get(shard) else { return Ok(()) };
+        let held = slot.held.lock().await;
+        self.forget(shard);
+        if slot.is_lost() {
+            return Ok(());
+        }
+        slot.lose();
+        match self.table.release(shard, &self.worker, held.counter, to).await? {
+            Write::Done(_) => tracing::info!(%shard, to = to.unwrap_or("any worker"), "released the lease"),
+            Write::Conflict => tracing::info!(%shard, "the lease was taken over before it was released"),
+        }
+        Ok(())
+    }
+}
+
+impl CheckpointStore for LeaseStore {
+    fn load_all(&self) -> BoxFuture<'_, Result<HashMap<String, ShardState>, CheckpointError>> {
+        Box::pin(async move {
+            Ok(self
+                .table
+                .scan()
+                .await?
+                .into_iter()
+                .map(|lease| (lease.shard, lease.state))
+                .collect())
+        })
+    }
+
+    fn save<'a>(&'a self, shard: &'a str, state: &'a ShardState) -> BoxFuture<'a, Result<(), CheckpointError>> {
+        Box::pin(async move {
+            let lost = |reason| CheckpointError::LeaseLost {
+                shard: shard.to_owned(),
+                reason,
+            };
+            let slot = self.get(shard).ok_or_else(|| lost("not held by this worker"))?;
+            let held = slot.held.lock().await;
+            if slot.is_lost() {
+                return Err(lost("taken over or released"));
+            }
+            if Instant::now() >= held.valid_until {
+                // Others may be about to take it: a write now could land after theirs began.
+                slot.lose();
+                return Err(lost("not renewed in time"));
+            }
+            match self.table.save(shard, &self.worker, held.counter, state).await? {
+                Write::Done(_) => Ok(()),
+                Write::Conflict => {
+                    slot.lose();
+                    Err(lost("refused by the lease table: another worker took it"))
+                }
+            }
+        })
+    }
+
+    fn file_epoch(&self, shard: &str) -> Option<u64> {
+        self.get(shard).map(|slot| slot.epoch)
+    }
+}

@@ -1,0 +1,321 @@
+//! Several `synclake consume` processes sharing a 6-shard stream through a DynamoDB lease table
+//! (moto) and kinesis-local: fair shares, take-over of a killed worker, rebalancing onto a new
+//! one by hand-off, a paused worker fenced out, resharding while running, graceful hand-off on
+//! SIGTERM — and every record put in the table exactly once.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use synclake_kinesis::lease::item::Lease;
+use synclake_kinesis::lease::table::LeaseTable;
+use synclake_testkit::consumer::sigterm_and_wait;
+use synclake_testkit::kinesis::*;
+use synclake_testkit::services::{dynamodb_client, dynamodb_endpoint, kinesis_client, kinesis_endpoint};
+
+/// The lease duration the workers run with: short, so the test is; the defaults scale it.
+const LEASE_SECS: f64 = 3.0;
+
+struct Fleet {
+    dir: PathBuf,
+    out: PathBuf,
+    stream: String,
+    table: String,
+    bodies: String,
+    workers: BTreeMap<String, Child>,
+}
+
+impl Fleet {
+    fn start(&mut self, id: &str) {
+        let log = std::fs::File::options()
+            .create(true)
+            .append(true)
+            .open(self.log(id))
+            .unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_synclake"))
+            .args([
+                "consume",
+                "--stream",
+                &self.stream,
+                "--endpoint-url",
+                &kinesis_endpoint(),
+            ])
+            .arg("--out")
+            .arg(&self.out)
+            .arg("--state")
+            .arg(self.dir.join(format!("state-{id}")))
+            .args([
+                "--lease-table",
+                &self.table,
+                "--dynamodb-endpoint-url",
+                &dynamodb_endpoint(),
+                "--worker-id",
+                id,
+                "--lease-duration-secs",
+                &LEASE_SECS.to_string(),
+                "--flush-age-secs",
+                "0.5",
+                "--poll-idle-ms",
+                "100",
+                "--discover-secs",
+                "1",
+                "--fetch-allow-host",
+                &self.bodies,
+            ])
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.workers.insert(id.to_owned(), child);
+    }
+
+    fn log(&self, id: &str) -> PathBuf {
+        self.dir.join(format!("{id}.log"))
+    }
+
+    fn signal(&self, id: &str, signal: &str) {
+        let pid = self.workers[id].id().to_string();
+        assert!(Command::new("kill").args([signal, &pid]).status().unwrap().success());
+    }
+
+    fn alive(&mut self) {
+        for (id, child) in &mut self.workers {
+            let exited = child.try_wait().unwrap();
+            assert!(
+                exited.is_none(),
+                "worker {id} exited: {exited:?}; log:\n{}",
+                tail(&self.dir.join(format!("{id}.log")))
+            );
+        }
+    }
+
+    /// SIGTERM, then exit 0 within 30 s.
+    fn terminate(&mut self, id: &str) {
+        let mut child = self.workers.remove(id).unwrap();
+        let status = sigterm_and_wait(&mut child, Duration::from_secs(30));
+        assert!(
+            status.success(),
+            "{id} after SIGTERM: {status}; log:\n{}",
+            tail(&self.log(id))
+        );
+    }
+
+    /// Waits (up to 30 s) until `id` logged `text` `n` times.
+    fn await_log(&self, id: &str, text: &str, n: usize) {
+        let since = Instant::now();
+        while self.logged(id, text) < n {
+            assert!(
+                since.elapsed() < Duration::from_secs(30),
+                "{id} did not log `{text}` {n} times:\n{}",
+                tail(&self.log(id))
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn logged(&self, id: &str, text: &str) -> usize {
+        std::fs::read_to_string(self.log(id))
+            .unwrap_or_default()
+            .matches(text)
+            .count()
+    }
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        for child in self.workers.values_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Open (unfinished) leases per owner; free ones under "".
+fn shares(leases: &[Lease]) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for lease in leases.iter().filter(|l| !l.state.finished) {
+        *out.entry(lease.owner.clone().unwrap_or_default()).or_default() += 1;
+    }
+    out
+}
+
+fn tail(log: &Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(30)..].join("\n")
+}
+
+#[test]
+fn a_fleet_shares_the_stream_and_keeps_every_record_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (payloads, bodies) = payloads_over_http(2700, 20, &dir.path().join("bodies"));
+    let mut chunks = payloads.chunks(300).enumerate();
+    let kinesis = kinesis_client();
+    let stream = unique_stream("fleet");
+    rt.block_on(create_stream(&kinesis, &stream, 6));
+    let leases = LeaseTable::new(dynamodb_client(), format!("leases-{stream}"), Arc::default());
+    let scan = || rt.block_on(leases.scan()).unwrap();
+    let mut fleet = Fleet {
+        dir: dir.path().to_owned(),
+        out: dir.path().join("lake"),
+        stream: stream.clone(),
+        table: leases.name().to_owned(),
+        bodies,
+        workers: BTreeMap::new(),
+    };
+    let mut puts = Vec::new();
+    let mut put_next = |puts: &mut Vec<Put>| {
+        let (i, chunk) = chunks.next().unwrap();
+        puts.extend(rt.block_on(put_all(&kinesis, &stream, chunk, i * 300)));
+    };
+    let wait = |fleet: &mut Fleet, limit: Duration, what: &str, done: &dyn Fn(&[Lease]) -> bool| {
+        let since = Instant::now();
+        loop {
+            // The first worker creates the table.
+            let now = rt.block_on(leases.scan()).unwrap_or_default();
+            if done(&now) {
+                return since.elapsed();
+            }
+            fleet.alive();
+            assert!(
+                since.elapsed() < limit,
+                "{what}: not within {limit:?}; leases {:?}",
+                shares(&now)
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    let lease = Duration::from_secs_f64(LEASE_SECS);
+
+    // Three workers on six shards: two each.
+    put_next(&mut puts);
+    for id in ["a", "b", "c"] {
+        fleet.start(id);
+    }
+    let fair = |want: &[&str]| {
+        let want: Vec<String> = want.iter().map(|s| (*s).to_owned()).collect();
+        move |l: &[Lease]| {
+            let s = shares(l);
+            s.keys().cloned().collect::<Vec<_>>() == want && s.values().all(|n| *n == 2)
+        }
+    };
+    let took = wait(
+        &mut fleet,
+        Duration::from_secs(60),
+        "2 shards each",
+        &fair(&["a", "b", "c"]),
+    );
+    eprintln!("3 workers reached 2 shards each in {took:?}");
+    put_next(&mut puts);
+
+    // SIGKILL b: its shards are taken over once its leases expire.
+    let b_shards: Vec<String> = scan()
+        .into_iter()
+        .filter(|l| l.owner.as_deref() == Some("b"))
+        .map(|l| l.shard)
+        .collect();
+    let mut b = fleet.workers.remove("b").unwrap();
+    b.kill().unwrap();
+    b.wait().unwrap();
+    let failover = wait(&mut fleet, lease * 3, "b's shards taken over", &|l| {
+        l.iter()
+            .filter(|l| b_shards.contains(&l.shard))
+            .all(|l| matches!(l.owner.as_deref(), Some("a" | "c")))
+    });
+    eprintln!("fail-over (SIGKILL → shards owned again): {failover:?} with a {lease:?} lease");
+    assert!(
+        failover >= lease.mul_f64(0.9),
+        "taken over before the lease could expire: {failover:?}"
+    );
+    assert_eq!(
+        fleet.logged("a", "took over an expired lease") + fleet.logged("c", "took over an expired lease"),
+        2
+    );
+    put_next(&mut puts);
+
+    // A fourth worker: 3/3 becomes 2/2/2 by hand-off, no lease left to expire.
+    fleet.start("d");
+    let rebalance = wait(
+        &mut fleet,
+        Duration::from_secs(60),
+        "rebalanced onto d",
+        &fair(&["a", "c", "d"]),
+    );
+    eprintln!("rebalance (start d → 2/2/2): {rebalance:?}");
+    // The table names d as soon as a lease is handed to it; d adopts it at its next scan.
+    fleet.await_log("d", "took the lease handed over", 2);
+    assert_eq!(fleet.logged("d", "took over an expired lease"), 0);
+    put_next(&mut puts);
+
+    // c paused past its lease, with records read and not flushed: its shards move on; resumed,
+    // its late flush is refused and nothing it read is in the table twice.
+    put_next(&mut puts);
+    std::thread::sleep(Duration::from_millis(300));
+    fleet.signal("c", "-STOP");
+    put_next(&mut puts);
+    wait(&mut fleet, lease * 4, "c's shards taken over", &|l| {
+        l.iter().all(|l| l.state.finished || l.owner.as_deref() != Some("c"))
+    });
+    fleet.signal("c", "-CONT");
+    put_next(&mut puts);
+    fleet.await_log("c", "lost the lease", 2);
+
+    // Resharding while running: split one shard, merge two others.
+    rt.block_on(split(&kinesis, &stream, "shardId-000000000000"));
+    put_next(&mut puts);
+    rt.block_on(merge(&kinesis, &stream, "shardId-000000000002", "shardId-000000000003"));
+    put_next(&mut puts);
+
+    // Every record in the table, then graceful hand-off: a's leases are taken at once.
+    let since = Instant::now();
+    loop {
+        let table = TableRecords::read(&fleet.out);
+        if table.records().len() >= puts.len() {
+            break;
+        }
+        fleet.alive();
+        assert!(
+            since.elapsed() < Duration::from_secs(120),
+            "{} of {} records in the table",
+            table.records().len(),
+            puts.len()
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let a_shards: Vec<String> = scan()
+        .into_iter()
+        .filter(|l| l.owner.as_deref() == Some("a") && !l.state.finished)
+        .map(|l| l.shard)
+        .collect();
+    let term = Instant::now();
+    fleet.terminate("a");
+    wait(&mut fleet, lease, "a's shards taken after SIGTERM", &|l| {
+        l.iter()
+            .filter(|l| a_shards.contains(&l.shard))
+            .all(|l| matches!(l.owner.as_deref(), Some("c" | "d")))
+    });
+    eprintln!("graceful hand-off (SIGTERM → shards owned again): {:?}", term.elapsed());
+    for id in ["c", "d"] {
+        fleet.terminate(id);
+    }
+    assert!(
+        scan().iter().all(|l| l.owner.is_none()),
+        "every lease released: {:?}",
+        shares(&scan())
+    );
+    TableRecords::read(&fleet.out).assert_exactly_once(&puts);
+    rt.block_on(delete_stream(&kinesis, &stream));
+}
