@@ -138,11 +138,16 @@ impl Drop for Fleet {
     }
 }
 
-/// Open (unfinished) leases per owner; free ones under "".
+/// The `--worker-id` a lease's owner was started with (the id adds `#<random>`).
+fn who(lease: &Lease) -> Option<&str> {
+    lease.owner.as_deref().map(|o| o.split('#').next().unwrap_or(o))
+}
+
+/// Open (unfinished) leases per worker; free ones under "".
 fn shares(leases: &[Lease]) -> BTreeMap<String, usize> {
     let mut out = BTreeMap::new();
     for lease in leases.iter().filter(|l| !l.state.finished) {
-        *out.entry(lease.owner.clone().unwrap_or_default()).or_default() += 1;
+        *out.entry(who(lease).unwrap_or_default().to_owned()).or_default() += 1;
     }
     out
 }
@@ -224,16 +229,17 @@ fn a_fleet_shares_the_stream_and_keeps_every_record_exactly_once() {
     // SIGKILL b: its shards are taken over once its leases expire.
     let b_shards: Vec<String> = scan()
         .into_iter()
-        .filter(|l| l.owner.as_deref() == Some("b"))
+        .filter(|l| who(l) == Some("b"))
         .map(|l| l.shard)
         .collect();
+    assert_eq!(b_shards.len(), 2);
     let mut b = fleet.workers.remove("b").unwrap();
     b.kill().unwrap();
     b.wait().unwrap();
     let failover = wait(&mut fleet, lease * 3, "b's shards taken over", &|l| {
         l.iter()
             .filter(|l| b_shards.contains(&l.shard))
-            .all(|l| matches!(l.owner.as_deref(), Some("a" | "c")))
+            .all(|l| matches!(who(l), Some("a" | "c")))
     });
     eprintln!("fail-over (SIGKILL → shards owned again): {failover:?} with a {lease:?} lease");
     assert!(
@@ -267,7 +273,7 @@ fn a_fleet_shares_the_stream_and_keeps_every_record_exactly_once() {
     fleet.signal("c", "-STOP");
     put_next(&mut puts);
     wait(&mut fleet, lease * 4, "c's shards taken over", &|l| {
-        l.iter().all(|l| l.state.finished || l.owner.as_deref() != Some("c"))
+        l.iter().all(|l| l.state.finished || who(l) != Some("c"))
     });
     fleet.signal("c", "-CONT");
     put_next(&mut puts);
@@ -297,17 +303,23 @@ fn a_fleet_shares_the_stream_and_keeps_every_record_exactly_once() {
     }
     let a_shards: Vec<String> = scan()
         .into_iter()
-        .filter(|l| l.owner.as_deref() == Some("a") && !l.state.finished)
+        .filter(|l| who(l) == Some("a") && !l.state.finished)
         .map(|l| l.shard)
         .collect();
+    assert!(!a_shards.is_empty(), "a holds shards: {:?}", shares(&scan()));
+    let takeovers = |fleet: &Fleet| {
+        fleet.logged("c", "took over an expired lease") + fleet.logged("d", "took over an expired lease")
+    };
+    let takeovers_before = takeovers(&fleet);
     let term = Instant::now();
     fleet.terminate("a");
     wait(&mut fleet, lease, "a's shards taken after SIGTERM", &|l| {
         l.iter()
             .filter(|l| a_shards.contains(&l.shard))
-            .all(|l| matches!(l.owner.as_deref(), Some("c" | "d")))
+            .all(|l| matches!(who(l), Some("c" | "d")))
     });
     eprintln!("graceful hand-off (SIGTERM → shards owned again): {:?}", term.elapsed());
+    assert_eq!(takeovers(&fleet), takeovers_before, "released, not left to expire");
     for id in ["c", "d"] {
         fleet.terminate(id);
     }

@@ -99,7 +99,8 @@ pub struct ConsumeArgs {
     /// Seconds a lease lives without a heartbeat: how long a dead worker's shards wait.
     #[arg(long, default_value_t = LeaseOptions::DEFAULT_DURATION.as_secs_f64(), requires = "lease_table")]
     pub lease_duration_secs: f64,
-    /// This worker's name in the lease table (default: host, process id and a random tag).
+    /// This worker's name in the lease table (default: host and process id); a random tag is
+    /// added per process, so a restarted worker never takes its previous life's leases for its own.
     #[arg(long, env = "SYNCLAKE_WORKER_ID", requires = "lease_table")]
     pub worker_id: Option<String>,
     /// A DynamoDB-compatible endpoint for the lease table instead of AWS's.

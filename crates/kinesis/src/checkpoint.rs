@@ -162,6 +162,24 @@ pub trait CheckpointStore: Send + Sync {
     fn file_epoch(&self, _shard: &str) -> Option<u64> {
         None
     }
+    /// Checked after a flush's intent is saved, right before its files are committed: whether
+    /// this holder may still commit (a lease store: the lease is still valid by this worker's
+    /// clock). The file store always may.
+    fn may_commit(&self, _shard: &str) -> Result<(), CheckpointError> {
+        Ok(())
+    }
+    /// `shard`'s state as this holder last wrote it, for starting its worker again (a lease
+    /// store; `None` where the caller's own copy is current).
+    fn held_state(&self, _shard: &str) -> Option<ShardState> {
+        None
+    }
+    /// After this holder's checkpoint through `last` was refused (the lease moved on): whether
+    /// the holders since began before `last`, so that files it committed hold records they read
+    /// again. False when that cannot be told: keeping the files risks a duplicate, deleting
+    /// them a loss.
+    fn redone_after<'a>(&'a self, _shard: &'a str, _last: &'a str) -> BoxFuture<'a, Result<bool, CheckpointError>> {
+        Box::pin(async { Ok(false) })
+    }
 }
 
 /// The embedded store: `<state>/<stream>/shards/<shard>.json`, each replaced by write, fsync,

@@ -396,12 +396,27 @@ impl Consumer {
                                 hand_over(fleet, &shard).await;
                             }
                         }
-                        Ok(ShardExit::ReaderEnded) => {
-                            tracing::warn!(%shard, "shard reader ended before the shard did; reading it again");
-                            // Its worker's state is saved: reload it before restarting.
-                            states = self.shared.checkpoints.load_all().await?;
-                            relist = true;
-                        }
+                        Ok(ShardExit::ReaderEnded) => match fleet.as_mut() {
+                            // Asked for meanwhile: hand it over instead of reading on.
+                            Some(fleet) if fleet.handing_over(&shard) => hand_over(fleet, &shard).await,
+                            // The lease's own copy of the state is current (see `spawn_ready`).
+                            Some(_) => {
+                                tracing::warn!(%shard, "shard reader ended before the shard did; reading it again");
+                                relist = true;
+                            }
+                            None => {
+                                tracing::warn!(%shard, "shard reader ended before the shard did; reading it again");
+                                // Its worker's state is saved: reload it before restarting.
+                                match self.shared.checkpoints.load_all().await {
+                                    Ok(loaded) => states = loaded,
+                                    Err(e) => {
+                                        failure = Some(e.into());
+                                        break;
+                                    }
+                                }
+                                relist = true;
+                            }
+                        },
                         // Counted and logged above: another worker reads it on.
                         Err(e) if e.is_lease_lost() && fleet.is_some() => {}
                         Err(e) => {
@@ -411,7 +426,11 @@ impl Consumer {
                     }
                 }
                 event = next_lease_event(fleet) => match event {
-                    LeaseEvent::Lost(shard) => {
+                    LeaseEvent::Lost { shard, epoch } => {
+                        // A loss of an earlier holding of a shard taken again is old news.
+                        if !fleet.as_ref().is_some_and(|f| f.is_current(&shard, epoch)) {
+                            continue;
+                        }
                         let worker = running.get(&shard);
                         if let Some(stop) = worker {
                             let _ = stop.send(true);
@@ -472,6 +491,9 @@ impl Consumer {
         }
         let drained = tokio::time::timeout(self.config.shutdown_timeout, async {
             while let Some(joined) = workers.join_next().await {
+                if let Ok((shard, _)) = &joined {
+                    running.remove(shard);
+                }
                 match joined {
                     Ok((shard, Err(e))) if e.is_lease_lost() => {
                         if let Some(fleet) = fleet.as_mut() {
@@ -489,6 +511,8 @@ impl Consumer {
         .await;
         if drained.is_err() {
             workers.abort_all();
+            // Wait for the aborted tasks to be gone; their shards' commits may still land.
+            while workers.join_next().await.is_some() {}
             failure.get_or_insert(ConsumeError::Config {
                 name: "--shutdown-timeout",
                 reason: format!(
@@ -498,8 +522,10 @@ impl Consumer {
             });
         }
         if let Some(fleet) = fleet.as_mut() {
-            // Committed and checkpointed (or named in the pending state): others may take over.
-            fleet.release_all().await;
+            // Committed and checkpointed (or named in the pending state): others may take over;
+            // not the shards of workers cut off by the timeout.
+            let unsettled: HashSet<String> = running.keys().cloned().collect();
+            fleet.release_all(&unsettled).await;
         }
         self.report(last_report);
         match failure {
@@ -524,7 +550,13 @@ impl Consumer {
             if running.contains_key(&shard.id) || fleet.is_some_and(|f| !f.holds(&shard.id)) {
                 continue;
             }
-            let state = states.get(&shard.id).cloned().unwrap_or_default();
+            // A held lease's own copy is current; a scan may predate its last save.
+            let state = self
+                .shared
+                .checkpoints
+                .held_state(&shard.id)
+                .or_else(|| states.get(&shard.id).cloned())
+                .unwrap_or_default();
             // The first start is recorded by the worker before it reads (see `StartPoint`), so
             // that a restart before the first checkpoint begins at the same place.
             let start = match (&state.checkpoint, state.start) {

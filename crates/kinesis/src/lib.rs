@@ -51,10 +51,11 @@
 //! one state. See `docs/consume.md` for the operations.
 //!
 //! **Several workers** ([`lease`]): with a DynamoDB lease table, each shard's state lives in its
-//! lease, and every save above — the intent of step 3, the checkpoint of step 5, the recovery
-//! of step 1 — is a conditional update on the lease's owner and counter. A worker that lost a
-//! lease can neither start a commit nor checkpoint; the next holder begins with step 1. Files
-//! carry the lease's counter in their names, so holders never share a file.
+//! lease, and every save above is a conditional update on the lease's owner and counter; step 1
+//! begins with one before it deletes anything, and step 4 also waits on the holder's own
+//! deadline. A worker that lost a lease can neither start a commit nor checkpoint; the next
+//! holder begins with step 1. Files carry the lease's counter in their names, so holders never
+//! share a file.
 
 pub mod backoff;
 pub mod checkpoint;

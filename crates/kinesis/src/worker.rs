@@ -329,6 +329,9 @@ impl Worker {
         let Some(pending) = self.state.pending.clone() else {
             return Ok(true);
         };
+        // A fenced write first: a worker that lost the lease must not delete what the next
+        // holder's own pending flush may have committed under the same state.
+        self.save(self.state.clone()).await?;
         for key in &pending.keys {
             if let Err(error) = self.shared.store.delete(key).await {
                 tracing::warn!(shard = %self.shard, key = %self.shared.store.full_key(key), %error,
@@ -436,7 +439,7 @@ impl Worker {
         });
         if let Err(error) = self.save(state).await {
             if error.is_lease_lost() && !outcome.committed.is_empty() {
-                self.remove_fenced(&outcome.committed).await;
+                self.settle_fenced(&outcome.committed, written, &last).await;
             }
             return Err(error);
         }
@@ -490,10 +493,27 @@ impl Worker {
         Ok(())
     }
 
-    /// Deletes files this worker committed whose checkpoint the lease table then refused: the
-    /// lease moved on (paused past it, or cut off), and the next holder reads their records
-    /// again from the checkpoint. Their names carry this holder's epoch, so they are nobody
-    /// else's. One attempt each; what is left is logged.
+    /// After the checkpoint of a flush whose files were committed was refused (the lease moved
+    /// on: paused past it, or cut off): deletes those files if the holders since began before
+    /// them — they read those records again — and keeps them if not, or if that cannot be
+    /// told (the refused save may have landed with its answer lost).
+    async fn settle_fenced(&self, keys: &[String], written: usize, last_read: &str) {
+        let last = match written {
+            0 => last_read,
+            n => self.buffer[n - 1].sequence_number.as_str(),
+        };
+        match self.shared.checkpoints.redone_after(&self.shard, last).await {
+            Ok(true) => self.remove_fenced(keys).await,
+            Ok(false) => tracing::warn!(shard = %self.shard, files = keys.len(), through = last,
+                "the lease moved on after this flush's checkpoint was saved: its files stay"),
+            Err(error) => tracing::error!(shard = %self.shard, files = keys.len(), %error, example = %keys[0],
+                "the lease moved on while committing and the lease table cannot be read: the files stay, and may hold records the next holder writes too"),
+        }
+    }
+
+    /// Deletes files this worker committed whose records the next holders read again. Their
+    /// names carry this holder's epoch, so they are nobody else's. One attempt each; what is
+    /// left is logged.
     async fn remove_fenced(&self, keys: &[String]) {
         let mut left = Vec::new();
         for key in keys {
@@ -603,6 +623,10 @@ impl CommitGate for IntentGate<'_> {
             self.checkpoints
                 .save(self.shard, &state)
                 .await
+                .map_err(|e| LakeError::Gate { reason: e.to_string() })?;
+            // The save may have taken long: the lease must still be valid as the commits start.
+            self.checkpoints
+                .may_commit(self.shard)
                 .map_err(|e| LakeError::Gate { reason: e.to_string() })
         })
     }

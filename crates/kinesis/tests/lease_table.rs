@@ -106,16 +106,33 @@ async fn of_two_workers_taking_a_free_lease_one_wins() {
 }
 
 #[tokio::test]
-async fn a_lease_not_renewed_in_time_refuses_writes_before_anyone_could_take_it() {
+async fn a_lease_not_renewed_in_time_refuses_commits_before_anyone_could_take_it() {
     let (_, stores) = setup(&["a"], Duration::from_secs(1)).await;
     let a = &stores[0];
     a.take(&lease(a).await).await.unwrap().unwrap();
     a.save(SHARD, &checkpoint("1")).await.unwrap();
+    a.may_commit(SHARD).unwrap();
     // Valid for three quarters of the duration after the last heartbeat was sent.
     tokio::time::sleep(Duration::from_millis(800)).await;
-    let err = a.save(SHARD, &checkpoint("2")).await.unwrap_err();
+    let err = a.may_commit(SHARD).unwrap_err();
     assert!(err.to_string().contains("not renewed in time"), "{err}");
-    assert_eq!(lease(a).await.state, checkpoint("1"), "nothing written");
+    assert!(a.save(SHARD, &checkpoint("2")).await.unwrap_err().is_lease_lost());
+    assert_eq!(lease(a).await.state, checkpoint("1"), "nothing written after");
+}
+
+#[tokio::test]
+async fn a_refused_holder_tells_whether_its_files_are_read_again() {
+    let (_, stores) = setup(&["a", "b"], Duration::from_secs(30)).await;
+    let (a, b) = (&stores[0], &stores[1]);
+    a.take(&lease(a).await).await.unwrap().unwrap();
+    a.save(SHARD, &checkpoint("10")).await.unwrap();
+    // b takes over from checkpoint 10: a's flush through 20 (never checkpointed) is read
+    // again, so its files must go; a's flush through 10 (checkpointed) is b's starting point.
+    b.take(&lease(b).await).await.unwrap().unwrap();
+    assert!(a.save(SHARD, &checkpoint("20")).await.unwrap_err().is_lease_lost());
+    assert!(a.redone_after(SHARD, "20").await.unwrap());
+    assert!(!a.redone_after(SHARD, "10").await.unwrap());
+    assert!(!a.redone_after(SHARD, "9").await.unwrap());
 }
 
 #[tokio::test]

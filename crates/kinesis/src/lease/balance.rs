@@ -125,6 +125,7 @@ mod tests {
             state: ShardState::default(),
             parents: Vec::new(),
             handoff_to: None,
+            taken_from: None,
         }
     }
 

@@ -23,7 +23,12 @@ use crate::shards::{ShardInfo, readable};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LeaseEvent {
     /// The lease is gone: stop the shard's worker (its writes are refused already).
-    Lost(String),
+    Lost {
+        /// The shard.
+        shard: String,
+        /// The holding it was lost from (a later holding of the same shard is not affected).
+        epoch: u64,
+    },
     /// Another worker asked for the lease: stop the shard's worker, then hand it over.
     Asked {
         /// The shard.
@@ -63,7 +68,7 @@ impl Fleet {
         output: &str,
         metrics: Arc<LeaseMetrics>,
     ) -> Result<Fleet, CheckpointError> {
-        let client = super::connect(opts.endpoint_url.as_deref(), region).await;
+        let client = super::connect(opts.endpoint_url.as_deref(), region, opts.duration).await;
         let table = LeaseTable::new(client, &opts.table, metrics.clone());
         table.ensure().await?;
         let bound = table
@@ -94,7 +99,7 @@ impl Fleet {
             return Err(differs("output", bound.output, output.to_owned()));
         }
         metrics.enabled.store(true, Ordering::Relaxed);
-        let worker = opts.worker_id.clone().unwrap_or_else(default_worker_id);
+        let worker = worker_id(opts.worker_id.as_deref());
         tracing::info!(table = %opts.table, %worker, lease_duration_ms = opts.duration.as_millis() as u64,
             "sharing the stream through the lease table");
         let (events_tx, events) = mpsc::unbounded_channel();
@@ -124,6 +129,16 @@ impl Fleet {
         self.store.holds(shard)
     }
 
+    /// Whether a `Lost` event of holding `epoch` is about the current holding of `shard`.
+    pub fn is_current(&self, shard: &str, epoch: u64) -> bool {
+        self.store.epoch(shard) == Some(epoch)
+    }
+
+    /// Whether `shard` is being handed over (its worker must not be started again).
+    pub fn handing_over(&self, shard: &str) -> bool {
+        self.asked.contains_key(shard)
+    }
+
     /// Starts the heartbeat: every quarter of the lease duration, each held lease is renewed
     /// (all at once); a lease lost or asked for becomes an event.
     pub fn start_heartbeat(&mut self) {
@@ -134,14 +149,16 @@ impl Fleet {
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
-                let held = store.held();
-                let renewals = futures::future::join_all(held.iter().map(|shard| store.renew(shard))).await;
-                for (shard, renewal) in held.into_iter().zip(renewals) {
-                    let event = match renewal {
-                        Renewal::Held { handoff_to: Some(by) } => LeaseEvent::Asked { shard, by },
-                        Renewal::Held { handoff_to: None } => continue,
-                        Renewal::Lost => LeaseEvent::Lost(shard),
-                        Renewal::Failed(error) => {
+                let held: Vec<(String, Option<u64>)> =
+                    store.held().into_iter().map(|s| (s.clone(), store.epoch(&s))).collect();
+                // Each lease on its own call, each call bounded by the client's timeouts.
+                let renewals = futures::future::join_all(held.iter().map(|(shard, _)| store.renew(shard))).await;
+                for ((shard, epoch), renewal) in held.into_iter().zip(renewals) {
+                    let event = match (renewal, epoch) {
+                        (Renewal::Held { handoff_to: Some(by) }, _) => LeaseEvent::Asked { shard, by },
+                        (Renewal::Held { handoff_to: None } | Renewal::NotHeld, _) | (Renewal::Lost, None) => continue,
+                        (Renewal::Lost, Some(epoch)) => LeaseEvent::Lost { shard, epoch },
+                        (Renewal::Failed(error), _) => {
                             tracing::warn!(%shard, %error, "renewing the lease failed; trying again");
                             continue;
                         }
@@ -223,12 +240,17 @@ impl Fleet {
     }
 
     /// Releases every lease held (at shutdown, once the workers stopped), so that others take
-    /// them at once instead of after the lease duration.
-    pub async fn release_all(&mut self) {
+    /// them at once instead of after the lease duration — except `unsettled`: shards whose
+    /// workers were aborted mid-flush, whose commits may still land; those leases expire.
+    pub async fn release_all(&mut self, unsettled: &HashSet<String>) {
         if let Some(beat) = self.heartbeat.take() {
             beat.abort();
         }
         for shard in self.store.held() {
+            if unsettled.contains(&shard) {
+                tracing::warn!(%shard, "not releasing the lease of a shard whose worker was cut off: it expires");
+                continue;
+            }
             if let Err(error) = self.release(&shard, None).await {
                 tracing::warn!(%shard, %error, "could not release the lease; others take it once it expires");
             }
@@ -236,8 +258,8 @@ impl Fleet {
     }
 
     /// One round: scans the table, creates leases for listed shards without one, takes free and
-    /// expired leases up to the fair share, asks the busiest worker for one if still short, and
-    /// hands over at once the leases asked for that no worker reads yet.
+    /// expired leases up to the fair share, and asks the busiest worker for one if still short.
+    /// Fails only if the scan (or a lease creation) does, before anything is taken.
     pub async fn balance(&mut self, shards: &[ShardInfo]) -> Result<Balanced, CheckpointError> {
         let table = self.store.table();
         let mut leases = table.scan().await?;
@@ -253,6 +275,7 @@ impl Fleet {
                 state: ShardState::default(),
                 parents: shard.parents.clone(),
                 handoff_to: None,
+                taken_from: None,
             });
         }
         let now = Instant::now();
@@ -274,9 +297,17 @@ impl Fleet {
             let Some(lease) = leases.iter().find(|l| &l.shard == shard) else {
                 continue;
             };
-            let Some(state) = self.store.take(lease).await? else {
-                tracing::debug!(%shard, "another worker took the lease first");
-                continue;
+            // A failed take is not the round's failure: what was taken stays taken.
+            let state = match self.store.take(lease).await {
+                Ok(Some(state)) => state,
+                Ok(None) => {
+                    tracing::debug!(%shard, "another worker took the lease first");
+                    continue;
+                }
+                Err(error) => {
+                    tracing::warn!(%shard, %error, "taking the lease failed; trying again at the next scan");
+                    continue;
+                }
             };
             let metrics = table.metrics();
             metrics.acquired.fetch_add(1, Ordering::Relaxed);
@@ -295,9 +326,16 @@ impl Fleet {
         }
         if let Some(shard) = &decided.ask
             && let Some(lease) = leases.iter().find(|l| &l.shard == shard)
-            && let Write::Done(_) = table.request_handoff(lease, &me).await?
         {
-            tracing::info!(%shard, owner = ?lease.owner, "asked the busiest worker for a lease");
+            match table.request_handoff(lease, &me).await {
+                Ok(Write::Done(_)) => {
+                    tracing::info!(%shard, owner = ?lease.owner, "asked the busiest worker for a lease")
+                }
+                Ok(Write::Conflict) => {}
+                Err(error) => {
+                    tracing::warn!(%shard, %error, "asking for the lease failed; trying again at the next scan")
+                }
+            }
         }
         table.metrics().owned.store(self.live() as u64, Ordering::Relaxed);
         Ok(Balanced { states, taken })
@@ -312,10 +350,14 @@ impl Drop for Fleet {
     }
 }
 
-/// `<host>:<pid>:<random>`: unique per process, so that a restarted worker never mistakes
-/// the leases of its previous life for live ones.
-fn default_worker_id() -> String {
+/// `<name>#<random>`, the name given or `<host>:<pid>`: unique per process even when names
+/// are reused (a pod name), so that a restarted worker never takes the leases of its previous
+/// life for its own — they expire first, and its previous life may still be committing.
+fn worker_id(name: Option<&str>) -> String {
     use rand::Rng as _;
     let tag: u32 = rand::rng().random();
-    format!("{}:{}:{tag:08x}", crate::fence::host_name(), std::process::id())
+    match name {
+        Some(name) => format!("{name}#{tag:08x}"),
+        None => format!("{}:{}#{tag:08x}", crate::fence::host_name(), std::process::id()),
+    }
 }

@@ -31,6 +31,8 @@ pub const PENDING: &str = "synclakePending";
 pub const START: &str = "synclakeStart";
 /// A worker that asked the owner to hand the lease over.
 pub const HANDOFF: &str = "synclakeHandoffTo";
+/// The checkpoint when the lease was last taken (`""` for none): where its holders since began.
+pub const TAKEN_FROM: &str = "synclakeTakenFrom";
 
 /// The key of the item binding the table to one stream, output and state identity. A shard id
 /// never contains `:`, so it cannot be a lease.
@@ -56,6 +58,8 @@ pub struct Lease {
     pub parents: Vec<String>,
     /// A worker that asked for it.
     pub handoff_to: Option<String>,
+    /// The checkpoint when it was last taken (`Some("")`: none yet).
+    pub taken_from: Option<String>,
 }
 
 /// An item that is not a lease this program writes.
@@ -120,6 +124,7 @@ impl Lease {
             state,
             parents,
             handoff_to: string(item, HANDOFF),
+            taken_from: string(item, TAKEN_FROM),
             shard: key,
         }))
     }
@@ -196,6 +201,12 @@ pub fn update_expression(set: &[&str], remove: &[&str]) -> String {
         out.push_str(&remove.join(", "));
     }
     out
+}
+
+/// Whether sequence number `a` is at or after `b` (both of one shard: decimal strings of any
+/// length, without leading zeros).
+pub fn at_or_after(a: &str, b: &str) -> bool {
+    (a.len(), a) >= (b.len(), b)
 }
 
 /// A string attribute.
@@ -283,6 +294,17 @@ mod tests {
         let err = Lease::from_item(&bad).expect_err("LATEST is never written");
         assert!(err.to_string().contains("shardId-1"), "{err}");
         assert!(Lease::from_item(&HashMap::new()).is_err());
+    }
+
+    #[test]
+    fn sequence_numbers_compare_as_numbers() {
+        assert!(at_or_after("100", "99"));
+        assert!(at_or_after(
+            "49590338271490256608559692538361571095921575989136588898",
+            "4959"
+        ));
+        assert!(at_or_after("42", "42"));
+        assert!(!at_or_after("99", "100"));
     }
 
     #[test]

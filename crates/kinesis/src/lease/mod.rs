@@ -13,8 +13,8 @@
 //! - **Expiry without shared clocks.** Each worker notes, by its own clock, when it last saw a
 //!   lease's counter change. A lease whose counter has not moved for a whole lease duration is
 //!   expired and may be taken. The holder considers its lease valid only for three quarters
-//!   of the duration after it *sent* its last successful heartbeat, so it stops writing before
-//!   anyone can take over.
+//!   of the duration after it *sent* its last successful heartbeat, so it stops committing
+//!   before anyone can take over.
 //! - **Taking** is a conditional write naming the owner and counter seen: of two workers
 //!   racing for a lease, one wins.
 //! - **Fair shares, gradually.** Each scan (every half lease duration) a worker takes free and
@@ -22,15 +22,17 @@
 //!   free and the busiest worker holds at least two more than it does, it *asks* for one
 //!   lease (sets `synclakeHandoffTo`; one request open at a time). The holder sees the request
 //!   at its next heartbeat, flushes and checkpoints the shard, and hands the lease over
-//!   (owner set to the asker, counter raised), so no records are read twice and none wait
-//!   for a lease to expire.
+//!   (owner set to the asker, counter raised), so no records are read twice and no lease
+//!   waits to expire.
 //! - **Fencing.** Every save — the commit intent before files are committed, the checkpoint
-//!   after — is a conditional update on owner and counter, and is refused locally once the
-//!   lease's validity passed. A worker that lost its lease (paused, partitioned, stalled)
-//!   can never checkpoint again and never starts a commit. Files carry the lease's counter at
-//!   its taking in their names, so two holders never write the same file; if a holder's
-//!   checkpoint is refused after its files were committed, it deletes them, and the next
-//!   holder deletes whatever a pending flush names before reading on.
+//!   after, the first write of a recovery — is a conditional update on owner and counter, and
+//!   after the intent the holder's own deadline is checked before any file is committed. A
+//!   worker that lost its lease (paused, partitioned, stalled) can never checkpoint again and
+//!   commits nothing new. Files carry the lease's counter at its taking in their names, so
+//!   two holders never write the same file; if a holder's checkpoint is refused after its
+//!   files were committed, it deletes them when the holders since began before them
+//!   (`synclakeTakenFrom`), and the next holder deletes whatever a pending flush names before
+//!   reading on.
 //! - **Graceful hand-off.** On SIGTERM a worker flushes, checkpoints and releases its leases
 //!   (owner removed, counter raised); others take them at their next scan.
 //!
@@ -58,7 +60,7 @@ pub struct LeaseOptions {
     pub table: String,
     /// A DynamoDB-compatible endpoint instead of AWS's.
     pub endpoint_url: Option<String>,
-    /// This worker's id (default `<host>:<pid>:<random>`).
+    /// This worker's name (default `<host>:<pid>`); the id is `<name>#<random>`, new per process.
     pub worker_id: Option<String>,
     /// How long a lease lives without a heartbeat: the fail-over time.
     pub duration: Duration,
@@ -79,9 +81,15 @@ impl LeaseOptions {
     }
 }
 
-/// A DynamoDB client from the standard AWS configuration with the given overrides.
-pub async fn connect(endpoint_url: Option<&str>, region: Option<&str>) -> Client {
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+/// A DynamoDB client from the standard AWS configuration with the given overrides, each
+/// attempt bounded by a quarter of the lease duration and each call (with the SDK's retries)
+/// by half of it: a hung connection costs one heartbeat, not the leases.
+pub async fn connect(endpoint_url: Option<&str>, region: Option<&str>, lease: Duration) -> Client {
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .operation_attempt_timeout(lease / 4)
+        .operation_timeout(lease / 2)
+        .build();
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest()).timeout_config(timeouts);
     if let Some(region) = region {
         loader = loader.region(Region::new(region.to_owned()));
     }

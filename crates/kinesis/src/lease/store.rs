@@ -9,7 +9,7 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use tokio::time::Instant;
 
-use super::item::Lease;
+use super::item::{self, Lease};
 use super::table::{LeaseTable, Write};
 use crate::checkpoint::{CheckpointError, CheckpointStore, ShardState};
 
@@ -35,6 +35,8 @@ struct Slot {
     lost: AtomicBool,
     /// The loss was counted and logged.
     reported: AtomicBool,
+    /// The shard's state as last written by this holder.
+    state: Mutex<ShardState>,
 }
 
 impl Slot {
@@ -44,6 +46,10 @@ impl Slot {
 
     fn is_lost(&self) -> bool {
         self.lost.load(Ordering::Relaxed)
+    }
+
+    fn set_state(&self, state: &ShardState) {
+        *self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = state.clone();
     }
 }
 
@@ -57,6 +63,8 @@ pub enum Renewal {
     },
     /// Lost: taken over, or not renewed in time.
     Lost,
+    /// Not held (released or forgotten meanwhile): nothing to do.
+    NotHeld,
     /// The call failed, the lease is still valid; try again at the next beat.
     Failed(String),
 }
@@ -103,6 +111,11 @@ impl LeaseStore {
         shards
     }
 
+    /// The epoch of the current holding of `shard`.
+    pub fn epoch(&self, shard: &str) -> Option<u64> {
+        self.get(shard).map(|slot| slot.epoch)
+    }
+
     /// Whether `shard` is held.
     pub fn holds(&self, shard: &str) -> bool {
         self.map().contains_key(shard)
@@ -139,6 +152,7 @@ impl LeaseStore {
                     held: tokio::sync::Mutex::new(held),
                     lost: AtomicBool::new(false),
                     reported: AtomicBool::new(false),
+                    state: Mutex::new(now.state.clone()),
                 };
                 self.map().insert(lease.shard.clone(), Arc::new(slot));
                 Ok(Some(now.state))
@@ -150,7 +164,7 @@ impl LeaseStore {
     /// A heartbeat for `shard`.
     pub async fn renew(&self, shard: &str) -> Renewal {
         let Some(slot) = self.get(shard) else {
-            return Renewal::Lost;
+            return Renewal::NotHeld;
         };
         let mut held = slot.held.lock().await;
         if slot.is_lost() {
@@ -166,8 +180,21 @@ impl LeaseStore {
                 }
             }
             Ok(Write::Conflict) => {
-                slot.lose();
-                Renewal::Lost
+                // An earlier attempt may have landed with its answer lost (the SDK retried):
+                // then the lease is ours, one count up, as KCL checks.
+                match self.table.get(shard).await {
+                    Ok(Some(now)) if now.owner.as_deref() == Some(&self.worker) && now.counter == held.counter + 1 => {
+                        held.counter = now.counter;
+                        held.valid_until = self.validity(sent);
+                        Renewal::Held {
+                            handoff_to: now.handoff_to,
+                        }
+                    }
+                    _ => {
+                        slot.lose();
+                        Renewal::Lost
+                    }
+                }
             }
             Err(e) if Instant::now() >= held.valid_until => {
                 slot.lose();
@@ -231,17 +258,17 @@ impl CheckpointStore for LeaseStore {
                 reason,
             };
             let slot = self.get(shard).ok_or_else(|| lost("not held by this worker"))?;
+            // The condition on owner and counter is the fence; the local deadline is checked
+            // where it matters, before a commit (`may_commit`).
             let held = slot.held.lock().await;
             if slot.is_lost() {
                 return Err(lost("taken over or released"));
             }
-            if Instant::now() >= held.valid_until {
-                // Others may be about to take it: a write now could land after theirs began.
-                slot.lose();
-                return Err(lost("not renewed in time"));
-            }
             match self.table.save(shard, &self.worker, held.counter, state).await? {
-                Write::Done(_) => Ok(()),
+                Write::Done(_) => {
+                    slot.set_state(state);
+                    Ok(())
+                }
                 Write::Conflict => {
                     slot.lose();
                     Err(lost("refused by the lease table: another worker took it"))
@@ -252,5 +279,48 @@ impl CheckpointStore for LeaseStore {
 
     fn file_epoch(&self, shard: &str) -> Option<u64> {
         self.get(shard).map(|slot| slot.epoch)
+    }
+
+    fn may_commit(&self, shard: &str) -> Result<(), CheckpointError> {
+        let lost = |reason| CheckpointError::LeaseLost {
+            shard: shard.to_owned(),
+            reason,
+        };
+        let slot = self.get(shard).ok_or_else(|| lost("not held by this worker"))?;
+        // Contended only by a heartbeat in flight: then the deadline is about to move on.
+        let valid_until = slot.held.try_lock().map(|h| h.valid_until).ok();
+        if slot.is_lost() {
+            return Err(lost("taken over or released"));
+        }
+        if valid_until.is_some_and(|until| Instant::now() >= until) {
+            // Others may be about to take it: files committed now could land after they began.
+            slot.lose();
+            return Err(lost("not renewed in time"));
+        }
+        Ok(())
+    }
+
+    fn held_state(&self, shard: &str) -> Option<ShardState> {
+        self.get(shard).map(|slot| {
+            slot.state
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone()
+        })
+    }
+
+    fn redone_after<'a>(&'a self, shard: &'a str, last: &'a str) -> BoxFuture<'a, Result<bool, CheckpointError>> {
+        Box::pin(async move {
+            let Some(lease) = self.table.get(shard).await? else {
+                return Ok(false);
+            };
+            // The latest take began at `taken_from`: if that is before `last`, this holder's
+            // checkpoint never landed (a holder after it would have begun at or after `last`).
+            Ok(match lease.taken_from.as_deref() {
+                None | Some(item::SHARD_END) => false,
+                Some(from) if from.is_empty() || !from.bytes().all(|b| b.is_ascii_digit()) => true,
+                Some(from) => !item::at_or_after(from, last),
+            })
+        })
     }
 }

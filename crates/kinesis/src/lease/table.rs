@@ -18,6 +18,9 @@ use super::item::{self, COUNTER, HANDOFF, KEY, Lease, META_KEY, OWNER, PARENTS};
 use crate::checkpoint::{CheckpointError, ShardState};
 use crate::metrics::LeaseMetrics;
 
+/// The most a pending flush's file keys may take in a lease item (an item holds 400 KB).
+const MAX_PENDING_BYTES: usize = 350 * 1024;
+
 /// How long `CreateTable` may take to become usable.
 const CREATE_WAIT: Duration = Duration::from_secs(300);
 
@@ -205,13 +208,34 @@ impl LeaseTable {
                 .await
                 .map_err(|e| sdk("Scan", &self.name, &e))?;
             for item in out.items.unwrap_or_default() {
-                let lease = Lease::from_item(&item).map_err(|e| fail("Scan", &self.name, e))?;
-                leases.extend(lease);
+                match Lease::from_item(&item) {
+                    Ok(lease) => leases.extend(lease),
+                    // One foreign or damaged item must not stop every worker's scan.
+                    Err(error) => tracing::warn!(table = %self.name, %error, "skipping an item that is not a lease"),
+                }
             }
             match out.last_evaluated_key {
                 Some(key) if !key.is_empty() => start = Some(key),
                 _ => return Ok(leases),
             }
+        }
+    }
+
+    /// One lease, read consistently; `None` if there is no such item.
+    pub async fn get(&self, shard: &str) -> Result<Option<Lease>, CheckpointError> {
+        self.call();
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.name)
+            .key(KEY, s(shard))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk("GetItem", &self.name, &e))?;
+        match out.item {
+            Some(item) => Lease::from_item(&item).map_err(|e| fail("GetItem", &self.name, e)),
+            None => Ok(None),
         }
     }
 
@@ -258,10 +282,13 @@ impl LeaseTable {
             None => "leaseCounter = :seen AND attribute_not_exists(#owner)",
         };
         names.insert("#switches".into(), item::OWNER_SWITCHES.into());
+        names.insert("#cp".into(), item::CHECKPOINT.into());
+        names.insert("#from".into(), item::TAKEN_FROM.into());
+        values.insert(":none".into(), s(""));
         self.update(
             "take",
             &lease.shard,
-            "SET #owner = :me, leaseCounter = leaseCounter + :one, #switches = if_not_exists(#switches, :zero) + :one REMOVE synclakeHandoffTo",
+            "SET #owner = :me, leaseCounter = leaseCounter + :one, #switches = if_not_exists(#switches, :zero) + :one, #from = if_not_exists(#cp, :none) REMOVE synclakeHandoffTo",
             condition,
             names,
             values,
@@ -295,6 +322,20 @@ impl LeaseTable {
         counter: u64,
         state: &ShardState,
     ) -> Result<Write<Lease>, CheckpointError> {
+        if let Some(pending) = &state.pending {
+            let bytes: usize = pending.keys.iter().map(|k| k.len() + 3).sum();
+            if bytes > MAX_PENDING_BYTES {
+                return Err(fail(
+                    "save",
+                    &self.name,
+                    format!(
+                        "shard {shard}: the flush names {} files ({} KB), more than a lease item holds (DynamoDB items are at most 400 KB): it spans too many partitions; lower --flush-records or partition more coarsely (--partition-by)",
+                        pending.keys.len(),
+                        bytes / 1024
+                    ),
+                ));
+            }
+        }
         let (set, remove, state_values) = item::state_update(state);
         let mut values = HashMap::from([(":me".to_owned(), s(me)), (":held".to_owned(), n(counter))]);
         values.extend(state_values.into_iter().map(|(k, v)| (k.to_owned(), v)));
