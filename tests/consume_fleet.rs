@@ -331,3 +331,118 @@ fn a_fleet_shares_the_stream_and_keeps_every_record_exactly_once() {
     TableRecords::read(&fleet.out).assert_exactly_once(&puts);
     rt.block_on(delete_stream(&kinesis, &stream));
 }
+
+/// The consumer files (data and dead letters) under `root` whose first record is at or after
+/// sequence number `from`, as keys relative to `root`.
+fn files_from(root: &Path, shard: &str, from: &str) -> Vec<String> {
+    let prefix = format!("part-{shard}-");
+    let mut keys = Vec::new();
+    let mut dirs = vec![root.to_owned()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            let name = path.file_name().unwrap().to_str().unwrap();
+            let Some(seq) = name.strip_prefix(&prefix).and_then(|rest| rest.split('-').next()) else {
+                continue;
+            };
+            if name.ends_with(".parquet") && (seq.len(), seq) >= (from.len(), from) {
+                keys.push(path.strip_prefix(root).unwrap().to_str().unwrap().to_owned());
+            }
+        }
+    }
+    keys.sort();
+    keys
+}
+
+#[test]
+fn a_worker_killed_between_commit_and_checkpoint_is_undone_by_the_next_holder() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    // Any S3Url body is a file:// URL here, never fetched: a dead letter, in the table once too.
+    let payloads = payloads(400, 21, &dir.path().join("bodies"));
+    let kinesis = kinesis_client();
+    let stream = unique_stream("fleet-kill");
+    rt.block_on(create_stream(&kinesis, &stream, 1));
+    let mut fleet = Fleet {
+        dir: dir.path().to_owned(),
+        out: dir.path().join("lake"),
+        stream: stream.clone(),
+        table: format!("leases-{stream}"),
+        bodies: "127.0.0.1:9".into(),
+        workers: BTreeMap::new(),
+    };
+    let shard = "shardId-000000000000";
+    let table = fleet.table.clone();
+    let checkpointed = |at: &str, by: &str| {
+        let since = Instant::now();
+        loop {
+            let leases = rt.block_on(synclake_testkit::lease::leases(&table));
+            if leases
+                .iter()
+                .any(|l| l.state.checkpoint.as_deref() == Some(at) && who(l) == Some(by))
+            {
+                return;
+            }
+            assert!(
+                since.elapsed() < Duration::from_secs(60),
+                "{by} did not checkpoint {at}: {leases:?}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    let last = |puts: &[Put]| {
+        puts.iter()
+            .map(|p| p.1.clone())
+            .max_by_key(|s| (s.len(), s.clone()))
+            .unwrap()
+    };
+
+    // Two flushes by a: records 1–200, then 201–400; then a stops cleanly.
+    let first = rt.block_on(put_all(&kinesis, &stream, &payloads[..200], 0));
+    fleet.start("a");
+    checkpointed(&last(&first), "a");
+    let second = rt.block_on(put_all(&kinesis, &stream, &payloads[200..], 200));
+    checkpointed(&last(&second), "a");
+    fleet.terminate("a");
+
+    // The lease as a worker killed after committing the second flush and before checkpointing
+    // it leaves it: the checkpoint at 200, the second flush's files pending, still its owner.
+    let from = second
+        .iter()
+        .map(|p| p.1.clone())
+        .min_by_key(|s| (s.len(), s.clone()))
+        .unwrap();
+    let keys = files_from(&fleet.out, shard, &from);
+    assert!(!keys.is_empty(), "the second flush's files");
+    let planted = synclake_kinesis::checkpoint::ShardState {
+        checkpoint: Some(last(&first)),
+        pending: Some(synclake_kinesis::checkpoint::PendingFlush {
+            first: from,
+            last: last(&second),
+            keys: keys.clone(),
+        }),
+        ..Default::default()
+    };
+    rt.block_on(synclake_testkit::lease::plant(&fleet.table, shard, "ghost#0", &planted));
+
+    // b takes the lease over once it expires, undoes the flush and reads it again.
+    fleet.start("b");
+    checkpointed(&last(&second), "b");
+    fleet.await_log("b", "took over an expired lease", 1);
+    fleet.await_log("b", "removed the files of an interrupted flush", 1);
+    for key in &keys {
+        assert!(!fleet.out.join(key).exists(), "{key} was not removed");
+    }
+    fleet.terminate("b");
+    let puts: Vec<Put> = first.into_iter().chain(second).collect();
+    TableRecords::read(&fleet.out).assert_exactly_once(&puts);
+    rt.block_on(delete_stream(&kinesis, &stream));
+}

@@ -4,8 +4,8 @@
 //! `synclake-lambda` and `synclake-kinesis`), and a dependency of `synclake-bench` only, whose
 //! benchmark tools create and fill their streams with the same helpers. Its modules:
 //!
-//! - [`services`]: the local services `scripts/test.sh` starts (moto S3, kinesis-local), as the
-//!   tests reach them: endpoints, clients, unique buckets.
+//! - [`services`]: the local services `scripts/test.sh` starts (moto S3 and DynamoDB,
+//!   kinesis-local), as the tests reach them: endpoints, clients, unique buckets.
 //! - [`kinesis`]: streams on the local Kinesis (unique names, create, reshard, put, delete),
 //!   generated payloads to put, and exactly-once checks of the table a consumer wrote.
 //! - [`table`]: a table written by synclake read back as plain rows and dead letters.
@@ -14,6 +14,7 @@
 //! - [`cognito`]: the local Cognito Sync service started in process, and SDK clients for it.
 //! - [`consumer`]: an in-process consumer on the local Kinesis: the shared test configuration
 //!   and a handle on it running in the background.
+//! - [`lease`]: lease tables on the local DynamoDB: read them, plant a dead worker's state.
 //!
 //! The data flow of a typical end-to-end test: [`kinesis::payloads`] (or fixtures under
 //! [`fixtures`]) → a stream or capture → synclake → a table → [`table::read_table`] /
@@ -30,6 +31,7 @@ pub mod cognito;
 pub mod consumer;
 pub mod http;
 pub mod kinesis;
+pub mod lease;
 pub mod replay;
 pub mod services;
 pub mod table;
