@@ -243,7 +243,9 @@ fn a_fleet_shares_the_stream_and_keeps_every_record_exactly_once() {
     });
     eprintln!("fail-over (SIGKILL → shards owned again): {failover:?} with a {lease:?} lease");
     assert!(
-        failover >= lease.mul_f64(0.9),
+        // The last heartbeat may come a quarter lease before the kill; others count a whole
+        // lease from seeing it.
+        failover >= lease.mul_f64(0.7),
         "taken over before the lease could expire: {failover:?}"
     );
     assert_eq!(

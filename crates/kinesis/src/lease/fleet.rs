@@ -331,7 +331,9 @@ impl Fleet {
                 Ok(Write::Done(_)) => {
                     tracing::info!(%shard, owner = ?lease.owner, "asked the busiest worker for a lease")
                 }
-                Ok(Write::Conflict) => {}
+                Ok(Write::Conflict) => {
+                    tracing::debug!(%shard, "the lease changed hands or was asked for first; asking again later")
+                }
                 Err(error) => {
                     tracing::warn!(%shard, %error, "asking for the lease failed; trying again at the next scan")
                 }

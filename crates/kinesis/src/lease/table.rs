@@ -388,8 +388,9 @@ impl LeaseTable {
         .await
     }
 
-    /// Asks the holder of `lease` (as observed) to hand it to `me`; the counter is left alone,
-    /// so the holder's heartbeats and saves go on until it lets go.
+    /// Asks the holder of `lease` (as observed) to hand it to `me`, unless another request is
+    /// open; the counter is left alone (and not named in the condition: the holder's heartbeats
+    /// raise it all the time), so its heartbeats and saves go on until it lets go.
     pub async fn request_handoff(&self, lease: &Lease, me: &str) -> Result<Write<Lease>, CheckpointError> {
         let Some(owner) = &lease.owner else {
             return Ok(Write::Conflict);
@@ -400,13 +401,9 @@ impl LeaseTable {
             "request hand-off",
             &lease.shard,
             "SET #handoff = :me",
-            "leaseCounter = :seen AND #owner = :was AND attribute_not_exists(#handoff)",
+            "#owner = :was AND attribute_not_exists(#handoff)",
             names,
-            HashMap::from([
-                (":me".to_owned(), s(me)),
-                (":was".to_owned(), s(owner)),
-                (":seen".to_owned(), n(lease.counter)),
-            ]),
+            HashMap::from([(":me".to_owned(), s(me)), (":was".to_owned(), s(owner))]),
         )
         .await
     }
