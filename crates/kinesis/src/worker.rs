@@ -425,6 +425,11 @@ impl Worker {
             .into_iter()
             .filter(|k| outcome.committed.binary_search(k).is_err())
             .collect();
+        // Every key the flush may have committed (its intent), for a refused checkpoint (fleets).
+        let attempted: Vec<String> = match self.shared.checkpoints.file_epoch(&self.shard) {
+            Some(_) => outcome.committed.iter().chain(&leftover).cloned().collect(),
+            None => Vec::new(),
+        };
         let mut state = self.state.clone();
         if written > 0 {
             state.checkpoint = Some(self.buffer[written - 1].sequence_number.clone());
@@ -438,8 +443,8 @@ impl Worker {
             keys: leftover,
         });
         if let Err(error) = self.save(state).await {
-            if error.is_lease_lost() && !outcome.committed.is_empty() {
-                self.settle_fenced(&outcome.committed, written, &last).await;
+            if error.is_lease_lost() && !attempted.is_empty() {
+                self.settle_fenced(&attempted, written).await;
             }
             return Err(error);
         }
@@ -497,10 +502,11 @@ impl Worker {
     /// on: paused past it, or cut off): deletes those files if the holders since began before
     /// them — they read those records again — and keeps them if not, or if that cannot be
     /// told (the refused save may have landed with its answer lost).
-    async fn settle_fenced(&self, keys: &[String], written: usize, last_read: &str) {
-        let last = match written {
-            0 => last_read,
-            n => self.buffer[n - 1].sequence_number.as_str(),
+    async fn settle_fenced(&self, keys: &[String], written: usize) {
+        let Some(last) = written.checked_sub(1).map(|n| self.buffer[n].sequence_number.as_str()) else {
+            // Nothing of the flush was to be checkpointed: whatever landed is read again.
+            self.remove_fenced(keys).await;
+            return;
         };
         match self.shared.checkpoints.redone_after(&self.shard, last).await {
             Ok(true) => self.remove_fenced(keys).await,

@@ -126,6 +126,8 @@ async fn a_refused_holder_tells_whether_its_files_are_read_again() {
     let (a, b) = (&stores[0], &stores[1]);
     a.take(&lease(a).await).await.unwrap().unwrap();
     a.save(SHARD, &checkpoint("10")).await.unwrap();
+    // While the latest take is a's own, nobody read on from it: its files stay.
+    assert!(!a.redone_after(SHARD, "20").await.unwrap());
     // b takes over from checkpoint 10: a's flush through 20 (never checkpointed) is read
     // again, so its files must go; a's flush through 10 (checkpointed) is b's starting point.
     b.take(&lease(b).await).await.unwrap().unwrap();

@@ -103,7 +103,11 @@ pub fn plan(
     let busiest = load.iter().max_by(|a, b| a.1.len().cmp(&b.1.len()).then(b.0.cmp(a.0)));
     let ask = match busiest {
         Some((_, theirs)) if !asking && theirs.len() >= mine + 2 => {
-            let mut open: Vec<&&Lease> = theirs.iter().filter(|l| l.handoff_to.is_none()).collect();
+            // Not a shard this worker still settles (its worker stopping after a loss).
+            let mut open: Vec<&&Lease> = theirs
+                .iter()
+                .filter(|l| l.handoff_to.is_none() && !held.contains(&l.shard))
+                .collect();
             open.shuffle(&mut rand::rng());
             open.first().map(|l| l.shard.clone())
         }
@@ -126,6 +130,7 @@ mod tests {
             parents: Vec::new(),
             handoff_to: None,
             taken_from: None,
+            taken_epoch: None,
         }
     }
 

@@ -222,7 +222,7 @@ impl Fleet {
         let Some(to) = self.asked.remove(shard) else {
             return Ok(false);
         };
-        if self.store.is_lost(shard) {
+        if !self.store.holds(shard) || self.store.is_lost(shard) {
             return Ok(false);
         }
         self.release(shard, Some(&to)).await?;
@@ -255,6 +255,23 @@ impl Fleet {
                 tracing::warn!(%shard, %error, "could not release the lease; others take it once it expires");
             }
         }
+        // Leases handed to this worker and not taken up yet, and its open requests: let go of
+        // both, so that none waits for this worker to expire.
+        let table = self.store.table();
+        let me = self.store.worker().to_owned();
+        let Ok(leases) = table.scan().await else { return };
+        for lease in leases {
+            let outcome = if lease.owner.as_deref() == Some(me.as_str()) && !unsettled.contains(&lease.shard) {
+                table.release(&lease.shard, &me, lease.counter, None).await
+            } else if lease.handoff_to.as_deref() == Some(me.as_str()) {
+                table.withdraw_handoff(&lease.shard, &me).await
+            } else {
+                continue;
+            };
+            if let Err(error) = outcome {
+                tracing::warn!(shard = %lease.shard, %error, "could not let go of a lease handed to or asked by this worker");
+            }
+        }
     }
 
     /// One round: scans the table, creates leases for listed shards without one, takes free and
@@ -265,9 +282,11 @@ impl Fleet {
         let mut leases = table.scan().await?;
         let known: HashSet<String> = leases.iter().map(|l| l.shard.clone()).collect();
         for shard in shards.iter().filter(|s| !known.contains(&s.id)) {
-            if table.create(&shard.id, &shard.parents).await? {
-                tracing::debug!(shard = %shard.id, "created the shard's lease");
+            if !table.create(&shard.id, &shard.parents).await? {
+                // There is an item, one the scan skipped (not a lease) or made since: not free.
+                continue;
             }
+            tracing::debug!(shard = %shard.id, "created the shard's lease");
             leases.push(Lease {
                 shard: shard.id.clone(),
                 owner: None,
@@ -276,6 +295,7 @@ impl Fleet {
                 parents: shard.parents.clone(),
                 handoff_to: None,
                 taken_from: None,
+                taken_epoch: None,
             });
         }
         let now = Instant::now();

@@ -33,6 +33,8 @@ pub const START: &str = "synclakeStart";
 pub const HANDOFF: &str = "synclakeHandoffTo";
 /// The checkpoint when the lease was last taken (`""` for none): where its holders since began.
 pub const TAKEN_FROM: &str = "synclakeTakenFrom";
+/// The counter the last take set: which holding took it last.
+pub const TAKEN_EPOCH: &str = "synclakeTakenEpoch";
 
 /// The key of the item binding the table to one stream, output and state identity. A shard id
 /// never contains `:`, so it cannot be a lease.
@@ -60,6 +62,8 @@ pub struct Lease {
     pub handoff_to: Option<String>,
     /// The checkpoint when it was last taken (`Some("")`: none yet).
     pub taken_from: Option<String>,
+    /// The counter that take set (the taking holding's epoch).
+    pub taken_epoch: Option<u64>,
 }
 
 /// An item that is not a lease this program writes.
@@ -125,6 +129,10 @@ impl Lease {
             parents,
             handoff_to: string(item, HANDOFF),
             taken_from: string(item, TAKEN_FROM),
+            taken_epoch: match item.get(TAKEN_EPOCH) {
+                Some(AttributeValue::N(n)) => n.parse().ok(),
+                _ => None,
+            },
             shard: key,
         }))
     }

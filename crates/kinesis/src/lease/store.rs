@@ -18,10 +18,6 @@ use crate::checkpoint::{CheckpointError, CheckpointStore, ShardState};
 struct Held {
     /// The counter the next conditional write names.
     counter: u64,
-    /// Until when, by this worker's clock, no other worker can have taken it: the send time of
-    /// the last write that raised the counter, plus the part of the lease duration that
-    /// leaves a margin (others wait the whole duration of seeing no change).
-    valid_until: Instant,
 }
 
 /// A held lease: its epoch (the counter when it was taken, in the names of the files written
@@ -37,6 +33,11 @@ struct Slot {
     reported: AtomicBool,
     /// The shard's state as last written by this holder.
     state: Mutex<ShardState>,
+    /// Until when, by this worker's clock, no other worker can have taken it: the send time of
+    /// the last write that raised the counter, plus the part of the lease duration that leaves
+    /// a margin (others wait the whole duration of seeing no change). Readable while a write
+    /// holds `held`.
+    valid_until: Mutex<Instant>,
 }
 
 impl Slot {
@@ -46,6 +47,20 @@ impl Slot {
 
     fn is_lost(&self) -> bool {
         self.lost.load(Ordering::Relaxed)
+    }
+
+    fn valid_until(&self) -> Instant {
+        *self
+            .valid_until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn extend(&self, until: Instant) {
+        *self
+            .valid_until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = until;
     }
 
     fn set_state(&self, state: &ShardState) {
@@ -143,16 +158,14 @@ impl LeaseStore {
         let sent = Instant::now();
         match self.table.take(lease, &self.worker).await? {
             Write::Done(now) => {
-                let held = Held {
-                    counter: now.counter,
-                    valid_until: self.validity(sent),
-                };
+                let held = Held { counter: now.counter };
                 let slot = Slot {
                     epoch: now.counter,
                     held: tokio::sync::Mutex::new(held),
                     lost: AtomicBool::new(false),
                     reported: AtomicBool::new(false),
                     state: Mutex::new(now.state.clone()),
+                    valid_until: Mutex::new(self.validity(sent)),
                 };
                 self.map().insert(lease.shard.clone(), Arc::new(slot));
                 Ok(Some(now.state))
@@ -174,7 +187,7 @@ impl LeaseStore {
         match self.table.renew(shard, &self.worker, held.counter).await {
             Ok(Write::Done(now)) => {
                 held.counter = now.counter;
-                held.valid_until = self.validity(sent);
+                slot.extend(self.validity(sent));
                 Renewal::Held {
                     handoff_to: now.handoff_to,
                 }
@@ -185,7 +198,7 @@ impl LeaseStore {
                 match self.table.get(shard).await {
                     Ok(Some(now)) if now.owner.as_deref() == Some(&self.worker) && now.counter == held.counter + 1 => {
                         held.counter = now.counter;
-                        held.valid_until = self.validity(sent);
+                        slot.extend(self.validity(sent));
                         Renewal::Held {
                             handoff_to: now.handoff_to,
                         }
@@ -196,7 +209,7 @@ impl LeaseStore {
                     }
                 }
             }
-            Err(e) if Instant::now() >= held.valid_until => {
+            Err(e) if Instant::now() >= slot.valid_until() => {
                 slot.lose();
                 tracing::warn!(%shard, error = %e, "could not renew the lease in time");
                 Renewal::Lost
@@ -264,7 +277,18 @@ impl CheckpointStore for LeaseStore {
             if slot.is_lost() {
                 return Err(lost("taken over or released"));
             }
-            match self.table.save(shard, &self.worker, held.counter, state).await? {
+            let mut held = held;
+            let mut written = self.table.save(shard, &self.worker, held.counter, state).await?;
+            if let Write::Conflict = written
+                && let Some(now) = self.table.get(shard).await?
+                && now.owner.as_deref() == Some(self.worker.as_str())
+                && now.counter == held.counter + 1
+            {
+                // A heartbeat landed with its answer lost: the lease is still ours.
+                held.counter = now.counter;
+                written = self.table.save(shard, &self.worker, held.counter, state).await?;
+            }
+            match written {
                 Write::Done(_) => {
                     slot.set_state(state);
                     Ok(())
@@ -287,12 +311,10 @@ impl CheckpointStore for LeaseStore {
             reason,
         };
         let slot = self.get(shard).ok_or_else(|| lost("not held by this worker"))?;
-        // Contended only by a heartbeat in flight: then the deadline is about to move on.
-        let valid_until = slot.held.try_lock().map(|h| h.valid_until).ok();
         if slot.is_lost() {
             return Err(lost("taken over or released"));
         }
-        if valid_until.is_some_and(|until| Instant::now() >= until) {
+        if Instant::now() >= slot.valid_until() {
             // Others may be about to take it: files committed now could land after they began.
             slot.lose();
             return Err(lost("not renewed in time"));
@@ -314,6 +336,12 @@ impl CheckpointStore for LeaseStore {
             let Some(lease) = self.table.get(shard).await? else {
                 return Ok(false);
             };
+            // The latest take is this holding's own: nobody took it since, so nobody read on
+            // from it; if the checkpoint did not land, its pending intent names these files and
+            // the next holder deletes them.
+            if lease.taken_epoch.is_some() && lease.taken_epoch == self.epoch(shard) {
+                return Ok(false);
+            }
             // The latest take began at `taken_from`: if that is before `last`, this holder's
             // checkpoint never landed (a holder after it would have begun at or after `last`).
             Ok(match lease.taken_from.as_deref() {

@@ -284,11 +284,13 @@ impl LeaseTable {
         names.insert("#switches".into(), item::OWNER_SWITCHES.into());
         names.insert("#cp".into(), item::CHECKPOINT.into());
         names.insert("#from".into(), item::TAKEN_FROM.into());
+        names.insert("#by".into(), item::TAKEN_EPOCH.into());
         values.insert(":none".into(), s(""));
+        values.insert(":epoch".into(), n(lease.counter + 1));
         self.update(
             "take",
             &lease.shard,
-            "SET #owner = :me, leaseCounter = leaseCounter + :one, #switches = if_not_exists(#switches, :zero) + :one, #from = if_not_exists(#cp, :none) REMOVE synclakeHandoffTo",
+            "SET #owner = :me, leaseCounter = leaseCounter + :one, #switches = if_not_exists(#switches, :zero) + :one, #from = if_not_exists(#cp, :none), #by = :epoch REMOVE synclakeHandoffTo",
             condition,
             names,
             values,
@@ -404,6 +406,19 @@ impl LeaseTable {
             "#owner = :was AND attribute_not_exists(#handoff)",
             names,
             HashMap::from([(":me".to_owned(), s(me)), (":was".to_owned(), s(owner))]),
+        )
+        .await
+    }
+
+    /// Withdraws `me`'s open request for the lease.
+    pub async fn withdraw_handoff(&self, shard: &str, me: &str) -> Result<Write<Lease>, CheckpointError> {
+        self.update(
+            "withdraw hand-off",
+            shard,
+            "REMOVE #handoff",
+            "#handoff = :me",
+            HashMap::from([("#handoff".to_owned(), HANDOFF.to_owned())]),
+            HashMap::from([(":me".to_owned(), s(me))]),
         )
         .await
     }
