@@ -4,52 +4,31 @@
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use rand::{Rng as _, SeedableRng as _};
-use synclake_testkit::consumer::sigterm_and_wait;
+use synclake_testkit::consumer::{sigterm_and_wait, spawn_daemon};
 use synclake_testkit::kinesis::*;
-use synclake_testkit::services::{kinesis_client, kinesis_endpoint};
+use synclake_testkit::services::kinesis_client;
 
 /// Kills with SIGKILL; at least 10, as the issue asks.
 const KILLS: usize = 16;
 
 fn start_daemon(stream: &str, out: &Path, state: &Path, log: &Path, bodies: &str) -> Child {
-    let log = std::fs::File::options().create(true).append(true).open(log).unwrap();
-    Command::new(env!("CARGO_BIN_EXE_synclake"))
-        .args([
-            "consume",
-            "--stream",
-            stream,
-            "--endpoint-url",
-            &kinesis_endpoint(),
-            "--out",
-        ])
-        .arg(out)
-        .arg("--state")
-        .arg(state)
-        .args([
-            "--flush-age-secs",
-            "0.05",
-            "--poll-idle-ms",
-            "50",
-            "--discover-secs",
-            "0.5",
-            "--fetch-allow-host",
-            bodies,
-            "--fetch-attempts",
-            "1",
-        ])
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap()
+    let args = [
+        "--flush-age-secs",
+        "0.05",
+        "--poll-idle-ms",
+        "50",
+        "--discover-secs",
+        "0.5",
+        "--fetch-allow-host",
+        bodies,
+        "--fetch-attempts",
+        "1",
+    ];
+    spawn_daemon(env!("CARGO_BIN_EXE_synclake"), stream, out, state, &args, log)
 }
 
 #[test]

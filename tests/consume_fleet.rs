@@ -6,15 +6,13 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use synclake_kinesis::lease::item::Lease;
-use synclake_kinesis::lease::table::LeaseTable;
-use synclake_testkit::consumer::sigterm_and_wait;
+use synclake_testkit::consumer::{rt, sigterm_and_wait, spawn_daemon};
 use synclake_testkit::kinesis::*;
-use synclake_testkit::services::{dynamodb_client, dynamodb_endpoint, kinesis_client, kinesis_endpoint};
+use synclake_testkit::services::{dynamodb_endpoint, kinesis_client};
 
 /// The lease duration the workers run with: short, so the test is; the defaults scale it.
 const LEASE_SECS: f64 = 3.0;
@@ -30,50 +28,34 @@ struct Fleet {
 
 impl Fleet {
     fn start(&mut self, id: &str) {
-        let log = std::fs::File::options()
-            .create(true)
-            .append(true)
-            .open(self.log(id))
-            .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_synclake"))
-            .args([
-                "consume",
-                "--stream",
-                &self.stream,
-                "--endpoint-url",
-                &kinesis_endpoint(),
-            ])
-            .arg("--out")
-            .arg(&self.out)
-            .arg("--state")
-            .arg(self.dir.join(format!("state-{id}")))
-            .args([
-                "--lease-table",
-                &self.table,
-                "--dynamodb-endpoint-url",
-                &dynamodb_endpoint(),
-                "--worker-id",
-                id,
-                "--lease-duration-secs",
-                &LEASE_SECS.to_string(),
-                "--flush-age-secs",
-                "0.5",
-                "--poll-idle-ms",
-                "100",
-                "--discover-secs",
-                "1",
-                "--fetch-allow-host",
-                &self.bodies,
-            ])
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
+        let (lease, endpoint) = (LEASE_SECS.to_string(), dynamodb_endpoint());
+        let args = [
+            "--lease-table",
+            &self.table,
+            "--dynamodb-endpoint-url",
+            &endpoint,
+            "--worker-id",
+            id,
+            "--lease-duration-secs",
+            &lease,
+            "--flush-age-secs",
+            "0.5",
+            "--poll-idle-ms",
+            "100",
+            "--discover-secs",
+            "1",
+            "--fetch-allow-host",
+            &self.bodies,
+        ];
+        let state = self.dir.join(format!("state-{id}"));
+        let child = spawn_daemon(
+            env!("CARGO_BIN_EXE_synclake"),
+            &self.stream,
+            &self.out,
+            &state,
+            &args,
+            &self.log(id),
+        );
         self.workers.insert(id.to_owned(), child);
     }
 
@@ -161,17 +143,13 @@ fn tail(log: &Path) -> String {
 #[test]
 fn a_fleet_shares_the_stream_and_keeps_every_record_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = rt();
     let (payloads, bodies) = payloads_over_http(2700, 20, &dir.path().join("bodies"));
     let mut chunks = payloads.chunks(300).enumerate();
     let kinesis = kinesis_client();
     let stream = unique_stream("fleet");
     rt.block_on(create_stream(&kinesis, &stream, 6));
-    let leases = LeaseTable::new(dynamodb_client(), format!("leases-{stream}"), Arc::default());
+    let leases = synclake_testkit::lease::table(&format!("leases-{stream}"));
     let scan = || rt.block_on(leases.scan()).unwrap();
     let mut fleet = Fleet {
         dir: dir.path().to_owned(),
@@ -363,11 +341,7 @@ fn files_from(root: &Path, shard: &str, from: &str) -> Vec<String> {
 #[test]
 fn a_worker_killed_between_commit_and_checkpoint_is_undone_by_the_next_holder() {
     let dir = tempfile::tempdir().unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = rt();
     // Any S3Url body is a file:// URL here, never fetched: a dead letter, in the table once too.
     let payloads = payloads(400, 21, &dir.path().join("bodies"));
     let kinesis = kinesis_client();

@@ -154,3 +154,33 @@ pub fn sigterm_and_wait(daemon: &mut std::process::Child, within: Duration) -> s
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// Starts `synclake consume` (the test package's binary `bin`) on `stream` of the local Kinesis
+/// into `out` with its state in `state`, plus `args`, with the test credentials and its stderr
+/// (INFO logs) appended to `log`.
+pub fn spawn_daemon(
+    bin: &str,
+    stream: &str,
+    out: &Path,
+    state: &Path,
+    args: &[&str],
+    log: &Path,
+) -> std::process::Child {
+    let log = std::fs::File::options().create(true).append(true).open(log).unwrap();
+    std::process::Command::new(bin)
+        .args(["consume", "--stream", stream, "--endpoint-url", &kinesis_endpoint()])
+        .arg("--out")
+        .arg(out)
+        .arg("--state")
+        .arg(state)
+        .args(args)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap()
+}

@@ -91,9 +91,8 @@ impl Lease {
             reason,
         };
         let counter = match item.get(COUNTER) {
-            Some(AttributeValue::N(n)) => n.parse().map_err(|_| bad(format!("{COUNTER} {n} is not a count")))?,
             None => 0,
-            Some(other) => return Err(bad(format!("{COUNTER} is {other:?}"))),
+            Some(_) => number(item, COUNTER).ok_or_else(|| bad(format!("{COUNTER} is not a count")))?,
         };
         let mut state = ShardState::default();
         match string(item, CHECKPOINT).as_deref() {
@@ -129,10 +128,7 @@ impl Lease {
             parents,
             handoff_to: string(item, HANDOFF),
             taken_from: string(item, TAKEN_FROM),
-            taken_epoch: match item.get(TAKEN_EPOCH) {
-                Some(AttributeValue::N(n)) => n.parse().ok(),
-                _ => None,
-            },
+            taken_epoch: number(item, TAKEN_EPOCH),
             shard: key,
         }))
     }
@@ -215,6 +211,14 @@ pub fn update_expression(set: &[&str], remove: &[&str]) -> String {
 /// length, without leading zeros).
 pub fn at_or_after(a: &str, b: &str) -> bool {
     (a.len(), a) >= (b.len(), b)
+}
+
+/// A number attribute that parses as `T`.
+pub fn number<T: std::str::FromStr>(item: &HashMap<String, AttributeValue>, name: &str) -> Option<T> {
+    match item.get(name) {
+        Some(AttributeValue::N(n)) => n.parse().ok(),
+        _ => None,
+    }
 }
 
 /// A string attribute.

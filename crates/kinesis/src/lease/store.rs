@@ -302,7 +302,7 @@ impl CheckpointStore for LeaseStore {
     }
 
     fn file_epoch(&self, shard: &str) -> Option<u64> {
-        self.get(shard).map(|slot| slot.epoch)
+        self.epoch(shard)
     }
 
     fn may_commit(&self, shard: &str) -> Result<(), CheckpointError> {

@@ -179,11 +179,8 @@ impl LeaseTable {
             item::string(&item, name)
                 .ok_or_else(|| fail("GetItem", &self.name, format!("the binding item has no {name}")))
         };
-        let created = match item.get("streamCreatedMs") {
-            Some(AttributeValue::N(v)) => v.parse().ok(),
-            _ => None,
-        }
-        .ok_or_else(|| fail("GetItem", &self.name, "the binding item has no streamCreatedMs"))?;
+        let created = item::number(&item, "streamCreatedMs")
+            .ok_or_else(|| fail("GetItem", &self.name, "the binding item has no streamCreatedMs"))?;
         Ok(Some(Binding {
             stream_arn: field("streamArn")?,
             stream_created_ms: created,
